@@ -1,0 +1,136 @@
+"""What every seed or corpus source implements: plan shard tasks, then read one task into records."""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import fsspec
+
+from hephaestus.io.readers import Location, Rejected, is_compressed
+
+Item = dict[str, Any] | Rejected
+MIN_SPLIT_BYTES = 8 * 1024 * 1024
+TARGET_SPLIT_BYTES = 128 * 1024 * 1024
+
+
+class SpecError(ValueError):
+    """A source specification that cannot work (unknown source, missing path); raised before any work."""
+
+
+@dataclass(frozen=True, order=True)
+class ShardTask:
+    """One unit of work: a whole file, a byte range of a JSONL file, row groups, or a module."""
+
+    source: str
+    path: str
+    start: int = 0
+    end: int | None = None
+
+    @property
+    def task_id(self) -> str:
+        import xxhash
+
+        stem = self.path.rstrip("/").rsplit("/", 1)[-1] or "root"
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)[:60]
+        digest = xxhash.xxh3_64_hexdigest(f"{self.source}\0{self.path}\0{self.start}\0{self.end}")[:10]
+        return f"{safe}-{self.start}-{digest}"
+
+
+class Source(ABC):
+    """A source named in a spec `name:arg`; options come from a recipe or CLI flags."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+
+    def __init__(self, arg: str, **options: Any) -> None:
+        self.arg = arg
+        self.options = options
+
+    def config(self) -> dict[str, Any]:
+        """What identifies this source's output, for the workspace's config hash."""
+        return {"name": self.name, "arg": self.arg, "options": self.options}
+
+    @abstractmethod
+    def plan(self, workers: int) -> list[ShardTask]:
+        """Split the work into tasks; raise SpecError when the spec cannot work at all."""
+
+    @abstractmethod
+    def read(self, task: ShardTask) -> Iterator[Item]:
+        """Yield records (from `records.make_record`) or `Rejected` entries for one task."""
+
+
+class FileSource(Source):
+    """A source over files: a path, a directory (searched recursively) or a glob, local or remote."""
+
+    extensions: ClassVar[tuple[str, ...]] = ()
+    splittable: ClassVar[bool] = False  # True: JSONL-like files may be split into byte ranges
+
+    def files(self) -> list[str]:
+        return expand_paths(self.arg, self.extensions)
+
+    def plan(self, workers: int) -> list[ShardTask]:
+        tasks: list[ShardTask] = []
+        for path in self.files():
+            if self.splittable and not is_compressed(path) and _is_jsonl_name(path):
+                tasks += plan_byte_ranges(self.name, path, workers)
+            else:
+                tasks.append(ShardTask(self.name, path))
+        return tasks
+
+    def read(self, task: ShardTask) -> Iterator[Item]:
+        fs, path = fsspec.core.url_to_fs(task.path)
+        if fs.isdir(path):
+            yield Rejected("not_a_file", Location(task.path), "is a directory, expected a file")
+            return
+        yield from self.read_file(task)
+
+    @abstractmethod
+    def read_file(self, task: ShardTask) -> Iterator[Item]:
+        """Read one file (or byte range of it) into records or Rejected entries."""
+
+
+def _is_jsonl_name(path: str) -> bool:
+    return path.lower().endswith((".jsonl", ".ndjson"))
+
+
+def expand_paths(arg: str, extensions: tuple[str, ...]) -> list[str]:
+    """Files named by a path, directory or glob, sorted; raise SpecError when nothing is there."""
+    fs, root = fsspec.core.url_to_fs(arg)
+    protocol = "" if fs.protocol in ("file", ("file", "local")) else f"{_first(fs.protocol)}://"
+    if any(ch in root for ch in "*?["):
+        found = sorted(fs.glob(root))
+    elif fs.isdir(root):
+        found = sorted(p for p in fs.find(root, withdirs=True) if _has_extension(p, extensions))
+    elif fs.exists(root):
+        return [arg]
+    else:
+        raise SpecError(f"{arg}: no such file or directory")
+    if not found:
+        wanted = ", ".join(extensions) or "any"
+        raise SpecError(f"{arg}: no input files found (looked for {wanted})")
+    return [protocol + p if protocol else p for p in found]
+
+
+def _first(protocol: str | tuple[str, ...]) -> str:
+    return protocol if isinstance(protocol, str) else protocol[0]
+
+
+def _has_extension(path: str, extensions: tuple[str, ...]) -> bool:
+    name = path.lower()
+    for suffix in (".gz", ".zst", ".bz2", ".xz"):
+        name = name.removesuffix(suffix)
+    return not extensions or name.endswith(tuple(e.lower() for e in extensions))
+
+
+def plan_byte_ranges(source: str, path: str, workers: int) -> list[ShardTask]:
+    """Split a JSONL file into byte ranges so one big file spreads over all workers."""
+    fs, local = fsspec.core.url_to_fs(path)
+    size = fs.size(local) or 0
+    if size < MIN_SPLIT_BYTES:
+        return [ShardTask(source, path)]
+    chunk = min(TARGET_SPLIT_BYTES, max(MIN_SPLIT_BYTES, math.ceil(size / max(1, workers))))
+    return [ShardTask(source, path, start, min(start + chunk, size)) for start in range(0, size, chunk)]
