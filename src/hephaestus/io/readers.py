@@ -6,6 +6,8 @@ byte offset, the reason and the raw bytes, so the caller can quarantine them and
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,6 +47,7 @@ class Rejected:
     location: Location
     detail: str
     raw: bytes | str = b""
+    size: int | None = None  # size of the whole input when `raw` holds only its head
 
     def message(self) -> str:
         return f"{self.location}: {self.reason}: {self.detail}"
@@ -56,7 +59,10 @@ def is_compressed(path: str) -> bool:
 
 def open_binary(path: str) -> BinaryIO:
     """Open a local or remote file for reading, decompressing .gz/.zst/.bz2/.xz by suffix."""
-    return fsspec.open(path, "rb", compression="infer").open()
+    handle = fsspec.open(path, "rb", compression="infer").open()
+    if is_compressed(path) and not isinstance(handle, io.BufferedIOBase | gzip.GzipFile):
+        return io.BufferedReader(handle)  # zstd's reader has readinto() but no readline()
+    return handle
 
 
 def iter_lines(
@@ -80,7 +86,7 @@ def iter_lines(
             where = Location(path, line_no, offset)
             if len(data) > max_bytes and not data.endswith(b"\n"):
                 size = len(data) + _skip_line(handle)
-                yield Rejected("too_large", where, f"line of {size:,} bytes exceeds {max_bytes:,}", data[:4096])
+                yield Rejected("too_large", where, f"line of {size:,} bytes exceeds {max_bytes:,}", data[:4096], size)
                 offset += size
             else:
                 offset += len(data)
@@ -104,7 +110,7 @@ def decode_utf8(data: bytes, where: Location) -> str | Rejected:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
-        return Rejected("invalid_utf8", where, f"invalid UTF-8 at byte {error.start}", data[:4096])
+        return Rejected("invalid_utf8", where, f"invalid UTF-8 at byte {error.start}", data[:4096], len(data))
 
 
 def parse_json(data: bytes, where: Location) -> Any | Rejected:
@@ -115,7 +121,7 @@ def parse_json(data: bytes, where: Location) -> Any | Rejected:
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        return Rejected("invalid_json", where, f"{error.msg} at column {error.colno}", data[:4096])
+        return Rejected("invalid_json", where, f"{error.msg} at column {error.colno}", data[:4096], len(data))
 
 
 def iter_jsonl(
@@ -137,7 +143,7 @@ def read_whole(path: str, max_bytes: int) -> bytes | Rejected:
     with open_binary(path) as handle:
         data = handle.read(max_bytes + 1)
     if len(data) > max_bytes:
-        return Rejected("too_large", where, f"file exceeds {max_bytes:,} bytes", data[:4096])
+        return Rejected("too_large", where, f"file exceeds {max_bytes:,} bytes", data[:4096], len(data))
     if not data.strip():
         return Rejected("empty_file", where, "file is empty", data[:4096])
     return data
@@ -170,7 +176,8 @@ def _with_line(rejected: Rejected, data: bytes) -> Rejected:
     try:
         json.loads(data.decode("utf-8"))
     except json.JSONDecodeError as error:
-        return Rejected(rejected.reason, Location(rejected.location.path, error.lineno), rejected.detail, rejected.raw)
+        where = Location(rejected.location.path, error.lineno)
+        return Rejected(rejected.reason, where, rejected.detail, rejected.raw, rejected.size)
     except UnicodeDecodeError:
         pass
     return rejected

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import fsspec
+import xxhash
 
 from hephaestus.io.readers import Location, Rejected, is_compressed
 
@@ -32,11 +33,9 @@ class ShardTask:
 
     @property
     def task_id(self) -> str:
-        import xxhash
-
         stem = self.path.rstrip("/").rsplit("/", 1)[-1] or "root"
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)[:60]
-        digest = xxhash.xxh3_64_hexdigest(f"{self.source}\0{self.path}\0{self.start}\0{self.end}")[:10]
+        digest = xxhash.xxh3_64_hexdigest(f"{self.source}\0{self.path}\0{self.start}\0{self.end}".encode())[:10]
         return f"{safe}-{self.start}-{digest}"
 
 
@@ -126,11 +125,11 @@ def _has_extension(path: str, extensions: tuple[str, ...]) -> bool:
     return not extensions or name.endswith(tuple(e.lower() for e in extensions))
 
 
-def plan_byte_ranges(source: str, path: str, workers: int) -> list[ShardTask]:
+def plan_byte_ranges(source: str, path: str, workers: int, min_split: int = MIN_SPLIT_BYTES) -> list[ShardTask]:
     """Split a JSONL file into byte ranges so one big file spreads over all workers."""
     fs, local = fsspec.core.url_to_fs(path)
     size = fs.size(local) or 0
-    if size < MIN_SPLIT_BYTES:
+    if size < min_split:
         return [ShardTask(source, path)]
-    chunk = min(TARGET_SPLIT_BYTES, max(MIN_SPLIT_BYTES, math.ceil(size / max(1, workers))))
+    chunk = min(TARGET_SPLIT_BYTES, max(min_split, math.ceil(size / max(1, workers))))
     return [ShardTask(source, path, start, min(start + chunk, size)) for start in range(0, size, chunk)]

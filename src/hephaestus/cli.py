@@ -1,0 +1,108 @@
+"""The `hephaestus` command: one sub-command per stage, plus `run` for a whole recipe."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from hephaestus.config import RecipeError, load_recipe
+from hephaestus.sources import SOURCE_CLASSES, SpecError, parse_spec, source_class
+from hephaestus.status import render_status
+from hephaestus.workspace import Workspace, WorkspaceError
+
+app = typer.Typer(
+    help="Hephaestus: forge an agent-oriented corpus and continually pre-train on it (arXiv 2502.06589).",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+WorkspaceOption = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace folder (created if missing).")]
+WorkersOption = Annotated[int, typer.Option("--workers", min=1, help="Worker processes; 1 runs in-process.")]
+RestartOption = Annotated[bool, typer.Option("--restart", help="Discard this stage's earlier output and start over.")]
+
+
+def fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def collect(
+    specs: Annotated[list[str], typer.Argument(help="Sources as NAME[.FORMAT]:ARG, e.g. python-api:json,re "
+                                               "openapi:specs/ trajectories:data.jsonl code:src/ text:web.jsonl")],
+    workspace: WorkspaceOption,
+    workers: WorkersOption = 2,
+    restart: RestartOption = False,
+) -> None:
+    """Collect seed agent data and general text into WS/collect/<source>/*.parquet."""
+    from hephaestus.collect import collect as run_collect
+
+    try:
+        sources = [parse_spec(spec) for spec in specs]
+        summary = run_collect(sources, Workspace(workspace), workers=workers, restart=restart, console=console)
+    except (SpecError, WorkspaceError) as error:
+        fail(str(error))
+    _report_stage("collect", summary)
+
+
+@app.command()
+def sources() -> None:
+    """List the available sources."""
+    for name in sorted(SOURCE_CLASSES):
+        typer.echo(f"{name:14} {source_class(name).summary}")
+
+
+@app.command()
+def status(workspace: WorkspaceOption) -> None:
+    """Print each stage's progress and stats: records in/out, drops by reason, time."""
+    if not workspace.is_dir():
+        fail(f"{workspace}: no such workspace")
+    render_status(Workspace(workspace), Console())
+
+
+@app.command()
+def run(
+    recipe: Annotated[Path, typer.Argument(help="A YAML recipe, e.g. recipes/quickstart.yaml.")],
+    workspace: Annotated[Path | None, typer.Option("--workspace", "-w", help="Override the recipe's workspace.")]
+    = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Override the recipe's workers.")] = None,
+    restart: RestartOption = False,
+) -> None:
+    """Run a whole recipe stage by stage, resuming what is already done."""
+    from hephaestus.collect import collect as run_collect
+
+    try:
+        plan = load_recipe(recipe)
+        ws = Workspace(workspace or plan.workspace)
+        jobs = workers or plan.workers
+        console.print(f"[bold]{plan.name}[/bold]: workspace {ws.root}, {jobs} workers")
+        sources_ = [entry.build() for entry in plan.collect.sources]
+        summary = run_collect(sources_, ws, workers=jobs, restart=restart, console=console)
+    except (RecipeError, SpecError, WorkspaceError) as error:
+        fail(str(error))
+    _report_stage("collect", summary)
+    console.print(f"done: see `hephaestus status -w {ws.root}`")
+
+
+def _report_stage(stage: str, summary: dict) -> None:
+    console.print(
+        f"{stage}: {summary['records_out']:,} records out, {summary['records_rejected']:,} rejected "
+        f"(of {summary['records_in']:,} in) from {summary['shards']}/{summary['shards_planned']} shards "
+        f"in {summary['wall_seconds']:.1f} s", highlight=False)
+    for reason, count in summary["drops"].items():
+        console.print(f"  rejected {reason}: {count:,}", highlight=False)
+    if summary["failed"]:
+        for failure in summary["failed"]:
+            console.print(f"[red]shard {failure['task_id']} failed:[/red]\n{failure['error']}", highlight=False)
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        console.print("interrupted; re-run the same command to resume")
+        sys.exit(130)

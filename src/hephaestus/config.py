@@ -1,0 +1,77 @@
+"""YAML recipes: what `hephaestus run` executes, validated before any work starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from hephaestus.sources import Source, SpecError, parse_spec
+
+
+class RecipeError(ValueError):
+    """A recipe that cannot run; the message names the file and the offending field."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceEntry(Strict):
+    """One source: a spec `name[.format]:arg` and its options."""
+
+    spec: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    def build(self) -> Source:
+        return parse_spec(self.spec, **self.options)
+
+
+class CollectConfig(Strict):
+    sources: list[SourceEntry] = Field(min_length=1)
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _strings_are_specs(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"spec": item} if isinstance(item, str) else item for item in value]
+        return value
+
+
+class Recipe(Strict):
+    """A whole run: the workspace, parallelism and one section per stage."""
+
+    name: str = "recipe"
+    description: str = ""
+    workspace: str
+    workers: int = Field(default=2, ge=1)
+    collect: CollectConfig
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Parse and validate a recipe; every problem becomes one RecipeError line naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise RecipeError(f"{path}: no such recipe file")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise RecipeError(f"{path}:{where} invalid YAML: {getattr(error, 'problem', error)}") from None
+    if not isinstance(data, dict):
+        raise RecipeError(f"{path}: a recipe is a YAML mapping with workspace, collect, ...")
+    try:
+        recipe = Recipe.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise RecipeError(f"{path}: {field}: {first['msg']}") from None
+    try:
+        for entry in recipe.collect.sources:
+            entry.build()
+    except SpecError as error:
+        raise RecipeError(f"{path}: collect.sources: {error}") from None
+    return recipe
