@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import fsspec
@@ -16,6 +18,7 @@ from hephaestus.io.readers import Location, Rejected, is_compressed
 Item = dict[str, Any] | Rejected
 MIN_SPLIT_BYTES = 8 * 1024 * 1024
 TARGET_SPLIT_BYTES = 128 * 1024 * 1024
+PACKAGE_SCHEME = "pkg://"
 
 
 class SpecError(ValueError):
@@ -96,8 +99,23 @@ def _is_jsonl_name(path: str) -> bool:
     return path.lower().endswith((".jsonl", ".ndjson"))
 
 
+def resolve_package_path(arg: str) -> str:
+    """Turn `pkg://NAME/sub/path` into the folder of the installed package NAME (not imported)."""
+    if not arg.startswith(PACKAGE_SCHEME):
+        return arg
+    name, _, rest = arg.removeprefix(PACKAGE_SCHEME).partition("/")
+    if not name.isidentifier():
+        raise SpecError(f"{arg}: {name!r} is not a top-level package name")
+    spec = importlib.util.find_spec(name)
+    if spec is None or not (spec.submodule_search_locations or spec.origin):
+        raise SpecError(f"{arg}: package {name!r} is not installed")
+    folder = list(spec.submodule_search_locations or [])[:1] or [str(Path(spec.origin or "").parent)]
+    return str(Path(folder[0]) / rest) if rest else folder[0]
+
+
 def expand_paths(arg: str, extensions: tuple[str, ...]) -> list[str]:
-    """Files named by a path, directory or glob, sorted; raise SpecError when nothing is there."""
+    """Files named by a path, directory, glob or `pkg://NAME/...`, sorted; SpecError when none are there."""
+    arg = resolve_package_path(arg)
     fs, root = fsspec.core.url_to_fs(arg)
     protocol = "" if fs.protocol in ("file", ("file", "local")) else f"{_first(fs.protocol)}://"
     if any(ch in root for ch in "*?["):

@@ -1,0 +1,60 @@
+import json
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from hephaestus.cli import app
+
+runner = CliRunner()
+
+
+def test_every_command_has_help():
+    for command in ("collect", "status", "run", "sources"):
+        result = runner.invoke(app, [command, "--help"])
+        assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_spec_errors_exit_non_zero_with_one_line_before_any_work(tmp_path):
+    ws = tmp_path / "ws"
+    for spec, message in [("nosuch:x", "unknown source 'nosuch'"), ("text", "a source spec is NAME:ARG"),
+                          (f"text:{tmp_path}/missing.jsonl", "no such file or directory")]:
+        result = subprocess.run([sys.executable, "-m", "hephaestus", "collect", "-w", str(ws), spec],
+                                capture_output=True, text=True)
+        assert result.returncode == 2
+        assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+        assert not ws.exists()
+
+
+def test_collect_then_status_then_mismatched_resume(tmp_path):
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text('{"text": "hello world"}\n{"nope": 1}\n')
+    ws = str(tmp_path / "ws")
+    result = runner.invoke(app, ["collect", "-w", ws, f"text:{corpus}"])
+    assert result.exit_code == 0, result.output
+    assert "1 records out, 1 rejected (of 2 in)" in result.output
+    status = runner.invoke(app, ["status", "-w", ws])
+    assert "collect" in status.output and "missing_field" in status.output
+    other = runner.invoke(app, ["collect", "-w", ws, f"text:{corpus}", "--workers", "1"])
+    assert other.exit_code == 0  # workers do not change the output, so they are not part of the config
+    mismatch = runner.invoke(app, ["collect", "-w", ws, f"text:{tmp_path}"])
+    assert mismatch.exit_code == 2 and "--restart" in mismatch.output
+
+
+def test_run_executes_a_recipe_and_reports_recipe_errors(tmp_path):
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text('{"text": "hello world"}\n')
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"name: tiny\nworkspace: {tmp_path / 'ws'}\nworkers: 1\ncollect:\n  sources:\n"
+                      f"    - text:{corpus}\n    - spec: text:{corpus}\n      options: {{name: 'web:tiny'}}\n")
+    result = runner.invoke(app, ["run", str(recipe)])
+    assert result.exit_code == 0, result.output
+    stats = json.loads((tmp_path / "ws" / "collect" / "stats.json").read_text())
+    assert stats["records_out"] == 2
+    recipe.write_text("workspace: x\ncollect:\n  sources: []\n  extra: 1\n")
+    bad = runner.invoke(app, ["run", str(recipe)])
+    assert bad.exit_code == 2 and f"{recipe}: collect.sources" in bad.output
+    recipe.write_text("workspace: x\ncollect: {sources: [nosuch:1]}\n")
+    assert "unknown source 'nosuch'" in runner.invoke(app, ["run", str(recipe)]).output
+    recipe.write_text("workspace: [\n")
+    assert "invalid YAML" in runner.invoke(app, ["run", str(recipe)]).output
