@@ -9,7 +9,6 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from hephaestus.collect import collect
-from hephaestus.io.readers import Location, Rejected
 from hephaestus.quarantine import read_quarantine
 from hephaestus.records import make_record
 from hephaestus.sources.base import ShardTask, Source

@@ -26,7 +26,7 @@ def test_map_score_filter_count_every_row_and_keep_the_invariant():
     sink = MemorySink()
     stats = ShardStats("t")
     steps = [
-        MapStep("strip", lambda row: Drop("empty") if not row["text"].strip() else {**row, "text": row["text"].strip()}),
+        MapStep("strip", lambda r: Drop("empty") if not r["text"].strip() else {**r, "text": r["text"].strip()}),
         ScoreStep("length", lambda batch: {"chars": pc.utf8_length(batch.column("text"))}, sink),
         FilterStep("too_short", lambda batch: pc.greater_equal(pc.utf8_length(batch.column("text")), 10)),
     ]

@@ -8,6 +8,7 @@ and their tool calls. The format is ChatML with tools in the system turn and cal
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,10 +33,8 @@ class RenderedChat:
 def render_tool_call(call: Mapping[str, Any]) -> str:
     arguments = call.get("arguments") or "{}"
     if isinstance(arguments, str):
-        try:
+        with contextlib.suppress(json.JSONDecodeError):  # a non-JSON argument string stays verbatim
             arguments = json.loads(arguments)
-        except json.JSONDecodeError:
-            pass  # keep a non-JSON argument string verbatim: the data said so
     body = json.dumps({"name": call["name"], "arguments": arguments}, ensure_ascii=False)
     return f"<tool_call>\n{body}\n</tool_call>"
 

@@ -11,7 +11,7 @@ import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hephaestus.records import RECORD_SCHEMA, records_to_table, validate_table
+from hephaestus.records import RECORD_SCHEMA, validate_table
 
 ROW_GROUP_ROWS = 8192
 
@@ -41,8 +41,9 @@ class RecordWriter:
 
     def _write_pending(self) -> None:
         if self._pending:
-            table = (records_to_table(self._pending) if self.schema is RECORD_SCHEMA
-                     else pa.Table.from_pylist(self._pending, schema=self.schema))
+            table = pa.Table.from_pylist(self._pending, schema=self.schema)
+            if self.schema is RECORD_SCHEMA:
+                validate_table(table)  # rows were validated one by one when made; this checks columns
             self._pending = []
             self._write(table)
 
