@@ -91,7 +91,7 @@ def _report_stage(stage: str, summary: dict) -> None:
     console.print(
         f"{stage}: {summary['records_out']:,} records out, {summary['records_rejected']:,} rejected "
         f"(of {summary['records_in']:,} in) from {summary['shards']}/{summary['shards_planned']} shards "
-        f"in {summary['wall_seconds']:.1f} s", highlight=False)
+        f"in {summary['wall_seconds']:.1f} s", highlight=False, soft_wrap=True)
     for reason, count in summary["drops"].items():
         console.print(f"  rejected {reason}: {count:,}", highlight=False)
     if summary["failed"]:

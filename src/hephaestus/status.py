@@ -37,8 +37,8 @@ def render_status(workspace: Workspace, console: Console) -> None:
         console.print(f"{workspace.root}: no stage has run yet")
         return
     table = Table(title=f"workspace {workspace.root}")
-    for column in ("stage", "shards", "records in", "records out", "rejected", "MB in", "MB out", "task s"):
-        table.add_column(column, justify="left" if column == "stage" else "right")
+    for column in ("stage", "shards", "in", "out", "rejected", "MB in", "MB out", "task s"):
+        table.add_column(column, justify="left" if column == "stage" else "right", no_wrap=True)
     drops: list[tuple[str, str, int, list[str]]] = []
     for stage in stages:
         progress = stage_progress(workspace, stage)
@@ -52,7 +52,24 @@ def render_status(workspace: Workspace, console: Console) -> None:
         drops += [(stage, reason, count, progress["samples"].get(reason, []))
                   for reason, count in progress["drops"].items()]
     console.print(table)
+    for stage in stages:
+        _render_sources(workspace, stage, console)
     for stage, reason, count, samples in drops:
         console.print(f"{stage}: rejected {count:,} as [bold]{reason}[/bold]", highlight=False)
         for sample in samples:
-            console.print(f"    e.g. {sample.splitlines()[0][:160]}", highlight=False)
+            console.print(f"    e.g. {sample.splitlines()[0][:160]}", highlight=False, soft_wrap=True)
+
+
+def _render_sources(workspace: Workspace, stage: str, console: Console) -> None:
+    """Per-source totals of a finished stage, from its stats.json."""
+    summary_file = workspace.stage_dir(stage) / "stats.json"
+    by_source = json.loads(summary_file.read_text()).get("by_source", {}) if summary_file.exists() else {}
+    if not by_source:
+        return
+    table = Table(title=f"{stage} by source")
+    for column in ("source", "shards", "records out", "rejected", "MB out"):
+        table.add_column(column, justify="left" if column == "source" else "right", no_wrap=True)
+    for name, stats in by_source.items():
+        table.add_row(name, str(stats["shards"]), f"{stats['records_out']:,}", f"{stats['records_rejected']:,}",
+                      f"{stats['bytes_out'] / 1e6:.1f}")
+    console.print(table)

@@ -191,3 +191,11 @@ def test_code_pairs_shapes() -> None:
 )
 def test_classify_license(text: str, expected: str) -> None:
     assert classify_license(text) == expected
+
+
+def test_a_package_path_names_the_installed_package_tree():
+    source = parse_spec("code:pkg://json")
+    items = [item for task in source.plan(workers=1) for item in source.read(task)]
+    files = [i for i in items if not isinstance(i, Rejected) and i["source"] == "code:json"]
+    assert len(files) == len(source.files()) == 5
+    assert {json.loads(i["meta"])["license"] for i in files} == {"unknown"}

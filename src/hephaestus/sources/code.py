@@ -18,7 +18,7 @@ import fsspec
 
 from hephaestus.io.readers import Location, Rejected, decode_utf8, read_whole
 from hephaestus.records import make_record
-from hephaestus.sources.base import FileSource, Item, ShardTask, SpecError
+from hephaestus.sources.base import FileSource, Item, ShardTask, SpecError, resolve_package_path
 from hephaestus.sources.code_pairs import code_pairs
 
 DEFAULT_MAX_BYTES = 1024 * 1024
@@ -69,7 +69,7 @@ class CodeSource(FileSource):
     @functools.cached_property
     def root(self) -> str:
         """The folder the spec names: a glob's fixed leading part, a file's folder; no protocol."""
-        fs, path = fsspec.core.url_to_fs(self.arg)
+        fs, path = fsspec.core.url_to_fs(resolve_package_path(self.arg))
         if any(c in path for c in "*?["):
             path = path[: min(path.index(c) for c in "*?[" if c in path)].rpartition("/")[0]
         elif not fs.isdir(path):
