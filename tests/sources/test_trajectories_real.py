@@ -207,3 +207,11 @@ def test_a_forced_format_rejects_items_of_another_format(shared_data):
     assert len(items) == 10 and {(i.reason, i.detail) for i in items} == {
         ("missing_field", "sharegpt: item has no 'conversations'")
     }
+
+
+def test_a_bfcl_folder_reads_questions_and_leaves_answer_files_to_them(shared_data):
+    source = parse_spec(f"trajectories:{shared_data / 'gorilla' / 'bfcl'}")
+    files = source.files()
+    assert files and not [f for f in files if "/possible_answer/" in f]
+    assert any(f.endswith("question/BFCL_v4_simple_python.json") or f.endswith("/BFCL_v4_simple_python.json")
+               for f in files)

@@ -68,6 +68,14 @@ class TrajectorySource(FileSource):
         if self.format != "auto" and self.format not in FORMATS:
             raise SpecError(f"unknown trajectory format {self.format!r}; known: auto, {', '.join(FORMATS)}")
 
+    def files(self) -> list[str]:
+        """The files named; in a folder, BFCL `possible_answer/` files are skipped: they are read as the
+        answers of their question files, not as trajectories of their own."""
+        found = super().files()
+        if len(found) == 1:
+            return found
+        return [path for path in found if "/possible_answer/" not in path] or found
+
     def read_file(self, task: ShardTask) -> Iterator[Item]:
         context = Context(task.path)
         for entry in _parsed(task):
