@@ -25,11 +25,15 @@ if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
 fi
 stamp="$venv/.hephaestus-installed"
-want="$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1) [$extras]"
+want="$(cat pyproject.toml constraints.txt requirements-nodeps.txt | sha256sum | cut -d' ' -f1) [$extras]"
 if [ -f "$stamp" ] && grep -qxF "$want" "$stamp"; then
     exit 0
 fi
 echo "installing hephaestus${extras:+[$extras]} into $venv (pinned by constraints.txt)" >&2
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".${extras:+[$extras]}"
+pip_install() {  # quiet, without the notes this machine's pip config prints about missing local indexes
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@" 2> >(grep -v "^WARNING: Location 'file:" >&2)
+}
+pip_install --upgrade "pip>=24"
+pip_install -c constraints.txt -e ".${extras:+[$extras]}"
+pip_install --no-deps -r requirements-nodeps.txt
 echo "$want" >> "$stamp"
