@@ -15,10 +15,11 @@ from hephaestus.io.parquet import RecordWriter
 from hephaestus.io.readers import Location, Rejected
 from hephaestus.quarantine import QuarantineWriter
 from hephaestus.records import RecordError, validate_record
-from hephaestus.run.local import Outcome, execute
+from hephaestus.run.local import execute
+from hephaestus.run.summary import summarise
 from hephaestus.sources import ShardTask, Source
-from hephaestus.stats import ShardStats, check, merge
-from hephaestus.workspace import Workspace, write_json_atomic
+from hephaestus.stats import ShardStats, check
+from hephaestus.workspace import Workspace, config_hash
 
 STAGE = "collect"
 
@@ -33,7 +34,8 @@ class CollectJob:
 
     @property
     def task_id(self) -> str:
-        return self.task.task_id
+        """The task's id, made unique per source config (one file may be read by two specs)."""
+        return f"{self.task.task_id}{config_hash(self.source.config())[:6]}"
 
     def output(self) -> Path:
         return Workspace(self.workspace).stage_dir(STAGE) / self.source.name / f"{self.task_id}.parquet"
@@ -110,24 +112,5 @@ def collect(sources: list[Source], workspace: Workspace, *, workers: int = 1, re
     started = time.monotonic()
     outcomes = execute(pending, run_job, lambda job: job.task_id, workers=workers, label="collect",
                        console=console)
-    return summarise(workspace, jobs, outcomes, time.monotonic() - started)
-
-
-def summarise(workspace: Workspace, jobs: list[CollectJob], outcomes: list[Outcome],
-              seconds: float) -> dict[str, Any]:
-    """Write WS/collect/stats.json: totals, per source, failed shards."""
-    per_source: dict[str, list[dict[str, Any]]] = {}
-    for job in jobs:
-        marker = workspace.done_marker(STAGE, job.task_id)
-        if marker.exists():
-            per_source.setdefault(job.source.name, []).append(json.loads(marker.read_text()))
-    shards = [shard for group in per_source.values() for shard in group]
-    summary = {
-        **merge(shards),
-        "shards_planned": len(jobs),
-        "wall_seconds": round(seconds, 3),
-        "by_source": {name: merge(group) for name, group in sorted(per_source.items())},
-        "failed": [{"task_id": o.task_id, "error": o.error} for o in outcomes if o.error],
-    }
-    write_json_atomic(workspace.stage_dir(STAGE) / "stats.json", summary)
-    return summary
+    groups = {job.task_id: job.source.name for job in jobs}
+    return summarise(workspace, STAGE, groups, outcomes, time.monotonic() - started)
