@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from hephaestus.config import RecipeError, load_recipe
+from hephaestus.curate.benchmarks import BenchmarkError
 from hephaestus.sources import SOURCE_CLASSES, SpecError, parse_spec, source_class
 from hephaestus.status import render_status
 from hephaestus.workspace import Workspace, WorkspaceError
@@ -49,6 +50,38 @@ def collect(
 
 
 @app.command()
+def curate(
+    workspace: WorkspaceOption,
+    workers: WorkersOption = 2,
+    restart: RestartOption = False,
+    quality: Annotated[bool, typer.Option(help="Apply the heuristic quality filters.")] = True,
+    decontaminate: Annotated[bool, typer.Option(help="Remove documents overlapping evaluation sets.")] = True,
+    bfcl: Annotated[bool, typer.Option(help="Decontaminate against the BFCL data in bfcl-eval.")] = True,
+    benchmark: Annotated[list[Path] | None, typer.Option(
+        help="Another evaluation set (JSONL/JSON with a `text` field, or plain text); repeatable.")] = None,
+    ngram: Annotated[int, typer.Option(min=1, help="Words per n-gram for decontamination.")] = 13,
+    near_threshold: Annotated[float, typer.Option(min=0.05, max=0.99, help="Jaccard threshold of near dedup.")]
+    = 0.65,
+) -> None:
+    """Clean, filter, decontaminate and deduplicate WS/collect into WS/curate."""
+    from hephaestus.config import BenchmarkEntry, CurateConfig
+    from hephaestus.curate.stage import curate as run_curate
+
+    files = [BenchmarkEntry(path=str(p)) for p in benchmark or []]
+    missing = [str(p) for p in benchmark or [] if not p.is_file()]
+    if missing:
+        fail(f"{missing[0]}: no such benchmark file")
+    config = CurateConfig(quality=quality, decontaminate=decontaminate, bfcl=bfcl, benchmarks=files, ngram=ngram,
+                          near_threshold=near_threshold)
+    try:
+        summary = run_curate(Workspace(workspace), config.settings(), workers=workers, restart=restart,
+                             console=console)
+    except (WorkspaceError, BenchmarkError) as error:
+        fail(str(error))
+    _report_stage("curate", summary)
+
+
+@app.command()
 def sources() -> None:
     """List the available sources."""
     for name in sorted(SOURCE_CLASSES):
@@ -72,18 +105,16 @@ def run(
     restart: RestartOption = False,
 ) -> None:
     """Run a whole recipe stage by stage, resuming what is already done."""
-    from hephaestus.collect import collect as run_collect
+    from hephaestus.pipeline import run_recipe
 
     try:
         plan = load_recipe(recipe)
         ws = Workspace(workspace or plan.workspace)
         jobs = workers or plan.workers
         console.print(f"[bold]{plan.name}[/bold]: workspace {ws.root}, {jobs} workers")
-        sources_ = [entry.build() for entry in plan.collect.sources]
-        summary = run_collect(sources_, ws, workers=jobs, restart=restart, console=console)
-    except (RecipeError, SpecError, WorkspaceError) as error:
+        run_recipe(plan, ws, workers=jobs, restart=restart, console=console, report=_report_stage)
+    except (RecipeError, SpecError, WorkspaceError, BenchmarkError) as error:
         fail(str(error))
-    _report_stage("collect", summary)
     console.print(f"done: see `hephaestus status -w {ws.root}`")
 
 
@@ -94,6 +125,11 @@ def _report_stage(stage: str, summary: dict) -> None:
         f"in {summary['wall_seconds']:.1f} s", highlight=False, soft_wrap=True)
     for reason, count in summary["drops"].items():
         console.print(f"  rejected {reason}: {count:,}", highlight=False)
+    if "dedup" in summary:
+        dedup = summary["dedup"]
+        console.print(f"  dedup: {dedup['exact_duplicates']:,} exact and {dedup['near_duplicates']:,} near duplicates "
+                      f"of {dedup['documents']:,} documents ({dedup['bands']} bands x {dedup['rows']} rows)",
+                      highlight=False)
     if summary["failed"]:
         for failure in summary["failed"]:
             console.print(f"[red]shard {failure['task_id']} failed:[/red]\n{failure['error']}", highlight=False)

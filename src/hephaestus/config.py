@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from hephaestus.curate.steps import BenchmarkFile, CurateSettings
 from hephaestus.sources import Source, SpecError, parse_spec
 
 
@@ -40,6 +41,31 @@ class CollectConfig(Strict):
         return value
 
 
+class BenchmarkEntry(Strict):
+    """An evaluation set to decontaminate against: JSONL/JSON (text fields) or plain text."""
+
+    path: str
+    name: str | None = None
+    fields: list[str] = Field(default_factory=lambda: ["text"])
+
+
+class CurateConfig(Strict):
+    quality: bool = True
+    decontaminate: bool = True
+    bfcl: bool = True
+    benchmarks: list[BenchmarkEntry] = Field(default_factory=list)
+    ngram: int = Field(default=13, ge=1)
+    near_threshold: float = Field(default=0.65, gt=0, lt=1)
+    num_perm: int = Field(default=128, ge=16)
+    max_chars: int = Field(default=1_000_000, ge=1)
+
+    def settings(self) -> CurateSettings:
+        files = tuple(BenchmarkFile(b.path, b.name, tuple(b.fields)) for b in self.benchmarks)
+        return CurateSettings(quality=self.quality, decontaminate=self.decontaminate, bfcl=self.bfcl,
+                              benchmark_files=files, ngram=self.ngram, near_threshold=self.near_threshold,
+                              num_perm=self.num_perm, max_chars=self.max_chars)
+
+
 class Recipe(Strict):
     """A whole run: the workspace, parallelism and one section per stage."""
 
@@ -48,6 +74,7 @@ class Recipe(Strict):
     workspace: str
     workers: int = Field(default=2, ge=1)
     collect: CollectConfig
+    curate: CurateConfig | None = None
 
 
 def load_recipe(path: str | Path) -> Recipe:

@@ -26,7 +26,7 @@ StepFactory = Callable[[AttributeSink], list[Step]]
 def record_files(folder: Path) -> list[Path]:
     """A stage's record files: every Parquet file below it, except bookkeeping (`_*`) and `attrs/`."""
     return sorted(p for p in folder.rglob("*.parquet")
-                  if not any(part.startswith("_") or part == "attrs" for part in p.relative_to(folder).parts))
+                  if not any(part.startswith("_") or part == "attrs" for part in p.relative_to(folder).parts[:-1]))
 
 
 def task_name(path: Path, folder: Path) -> str:

@@ -1,0 +1,27 @@
+"""`hephaestus run`: the stages of a recipe in order, each resuming what is already done."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console
+
+from hephaestus.config import Recipe
+from hephaestus.workspace import Workspace
+
+Report = Callable[[str, dict[str, Any]], None]
+
+
+def run_recipe(recipe: Recipe, workspace: Workspace, *, workers: int, restart: bool, console: Console,
+               report: Report) -> None:
+    """Run every stage the recipe configures; `report` is told each stage's summary (and may stop the run)."""
+    from hephaestus.collect import collect
+
+    sources = [entry.build() for entry in recipe.collect.sources]
+    report("collect", collect(sources, workspace, workers=workers, restart=restart, console=console))
+    if recipe.curate is not None:
+        from hephaestus.curate.stage import curate
+
+        report("curate", curate(workspace, recipe.curate.settings(), workers=workers, restart=restart,
+                                console=console))

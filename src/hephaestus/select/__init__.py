@@ -1,0 +1,1 @@
+"""Select: score documents for agent relevance and keep the relevant ones."""
