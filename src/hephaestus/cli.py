@@ -81,6 +81,31 @@ def curate(
     _report_stage("curate", summary)
 
 
+@app.command("select")
+def select_(
+    workspace: WorkspaceOption,
+    restart: RestartOption = False,
+    rule: Annotated[str, typer.Option(help="Which web documents to keep: clauses ATTR OP VALUE|pNN joined by "
+                                      "and/or over agent_score, similarity, similarity_topk.")]
+    = "similarity >= p90 and agent_score >= 0.5",
+    embedder: Annotated[str, typer.Option(help="'default' (all-MiniLM-L6-v2 from its pip package), a local "
+                                          "sentence-transformers folder, or 'hashing' (a test fallback).")]
+    = "default",
+    k: Annotated[int, typer.Option(min=1, help="Seeds averaged in similarity_topk.")] = 5,
+    max_seq_length: Annotated[int, typer.Option(min=8, help="Tokens embedded per document.")] = 256,
+) -> None:
+    """Score the web corpus (fastText agent classifier, similarity to seeds) and keep the agent-like part."""
+    from hephaestus.config import SelectConfig
+    from hephaestus.select.stage import select as run_select
+
+    try:
+        config = SelectConfig(rule=rule, embedder=embedder, k=k, max_seq_length=max_seq_length)
+        summary = run_select(Workspace(workspace), config.settings(), restart=restart, console=console)
+    except (WorkspaceError, ValueError, FileNotFoundError) as error:
+        fail(str(error).splitlines()[0] if isinstance(error, ValueError) else str(error))
+    _report_stage("select", summary)
+
+
 @app.command()
 def sources() -> None:
     """List the available sources."""
@@ -125,6 +150,11 @@ def _report_stage(stage: str, summary: dict) -> None:
         f"in {summary['wall_seconds']:.1f} s", highlight=False, soft_wrap=True)
     for reason, count in summary["drops"].items():
         console.print(f"  rejected {reason}: {count:,}", highlight=False)
+    if "rule" in summary:
+        console.print(f"  selected by rule: {summary['rule']}", highlight=False, soft_wrap=True)
+        for name, path in summary["figures"].items():
+            if name != "distances":
+                console.print(f"  figure: {path}", highlight=False, soft_wrap=True)
     if "dedup" in summary:
         dedup = summary["dedup"]
         console.print(f"  dedup: {dedup['exact_duplicates']:,} exact and {dedup['near_duplicates']:,} near duplicates "

@@ -9,6 +9,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hephaestus.curate.steps import BenchmarkFile, CurateSettings
+from hephaestus.select.rule import parse_rule
+from hephaestus.select.scoring import SelectSettings
 from hephaestus.sources import Source, SpecError, parse_spec
 
 
@@ -66,6 +68,31 @@ class CurateConfig(Strict):
                               num_perm=self.num_perm, max_chars=self.max_chars)
 
 
+class SelectConfig(Strict):
+    embedder: str = "default"
+    max_seq_length: int = Field(default=256, ge=8)
+    k: int = Field(default=5, ge=1)
+    rule: str = "similarity >= p90 and agent_score >= 0.5"
+    max_seeds: int = Field(default=50_000, ge=10)
+    max_train_per_class: int = Field(default=50_000, ge=10)
+    seed_kinds: list[str] = Field(default_factory=lambda: ["tool_doc", "trajectory"])
+    web_sources: list[str] = Field(default_factory=lambda: ["*"])
+    tsne_points: int = Field(default=1500, ge=30)
+    classifier_epochs: int = Field(default=10, ge=1)
+
+    @field_validator("rule")
+    @classmethod
+    def _rule_parses(cls, value: str) -> str:
+        parse_rule(value)
+        return value
+
+    def settings(self) -> SelectSettings:
+        values = self.model_dump()
+        values["seed_kinds"] = tuple(self.seed_kinds)
+        values["web_sources"] = tuple(self.web_sources)
+        return SelectSettings(**values)
+
+
 class Recipe(Strict):
     """A whole run: the workspace, parallelism and one section per stage."""
 
@@ -75,6 +102,7 @@ class Recipe(Strict):
     workers: int = Field(default=2, ge=1)
     collect: CollectConfig
     curate: CurateConfig | None = None
+    select: SelectConfig | None = None
 
 
 def load_recipe(path: str | Path) -> Recipe:

@@ -25,3 +25,7 @@ def run_recipe(recipe: Recipe, workspace: Workspace, *, workers: int, restart: b
 
         report("curate", curate(workspace, recipe.curate.settings(), workers=workers, restart=restart,
                                 console=console))
+    if recipe.select is not None:
+        from hephaestus.select.stage import select
+
+        report("select", select(workspace, recipe.select.settings(), restart=restart, console=console))

@@ -80,3 +80,17 @@ def test_load_embedder_names_a_missing_model_directory(tmp_path) -> None:
     missing = tmp_path / "no-such-model"
     with pytest.raises(FileNotFoundError, match=r"no-such-model.*does not exist"):
         load_embedder(str(missing))
+
+
+@pytest.mark.gpu
+def test_cuda_bf16_rows_match_the_cpu_rows(minilm: Embedder) -> None:
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    gpu = load_embedder("default")
+    assert (gpu.device, gpu.dtype) == ("cuda", "bfloat16")
+    texts = [API_DOC, NEWS, TOOL_CALL, FOOTBALL]
+    got, want = gpu.encode(texts), minilm.encode(texts)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1, atol=1e-5)
+    assert ((got * want).sum(axis=1) > 0.99).all()

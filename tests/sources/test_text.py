@@ -48,3 +48,14 @@ def test_bad_split_option_and_missing_path_fail_before_work(tmp_path):
         TextSource(str(tmp_path / "missing.jsonl")).plan(workers=1)
     with pytest.raises(SpecError, match="no input files found"):
         TextSource(str(tmp_path)).plan(workers=1)
+
+
+def test_each_value_reads_an_object_of_rows_and_limit_caps_a_file(tmp_path):
+    path = tmp_path / "summaries.json"
+    path.write_text(json.dumps({f"t{i}": {"title": f"t{i}", "extract": f"summary number {i}"} for i in range(5)}))
+    items = _read_all(TextSource(str(path), field="extract", each_value=True, name="web:wiki"))
+    assert [i["text"] for i in items] == [f"summary number {i}" for i in range(5)]
+    assert json.loads(items[2]["meta"])["item"] == 2 and json.loads(items[2]["meta"])["title"] == "t2"
+    assert len(_read_all(TextSource(str(path), field="extract", each_value=True, limit=3))) == 3
+    with pytest.raises(SpecError, match="limit must be"):
+        TextSource(str(path), limit="many")

@@ -95,7 +95,7 @@ class SentenceTransformerEmbedder:
 
     def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """Embed `texts` in batches, clipped to `max_chars` first (sentence-transformers sorts them by length)."""
-        if not texts:
+        if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
         batch_size = batch_size or (512 if self.device.startswith("cuda") else 32)
         clipped = [text[: self.max_chars] for text in texts]
@@ -130,7 +130,7 @@ class HashingEmbedder:
 
     def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """Embed `texts`; `batch_size` is accepted for the protocol and unused."""
-        if not texts:
+        if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
         return l2_normalise(np.stack([self._vector(text) for text in texts]))
 

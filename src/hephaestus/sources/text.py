@@ -2,11 +2,14 @@
 
 Options: `field` (the text field of JSON/Parquet rows, default "text"), `name` (the record source,
 default `text:<file stem>`, e.g. `web:c4-sample`), `split` for plain text: `file` (one document per
-file, the default), `paragraph` (blank-line separated) or `line`.
+file, the default), `paragraph` (blank-line separated) or `line`; `each_value` (a JSON file holding
+one object whose values are the rows, e.g. `{title: {title, extract}}`); `limit` (at most this many
+records from each shard, i.e. from each file unless a big JSONL file is split into byte ranges).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterator
@@ -41,6 +44,11 @@ class TextSource(FileSource):
         if options.get("split", "file") not in ("file", "paragraph", "line"):
             raise SpecError(f"text: split must be file, paragraph or line, not {options['split']!r}")
         self.field = str(options.get("field", "text"))
+        self.each_value = bool(options.get("each_value", False))
+        limit = options.get("limit")
+        if limit is not None and (not str(limit).isdigit() or int(limit) < 1):
+            raise SpecError(f"text: limit must be a positive whole number, not {limit!r}")
+        self.limit = int(limit) if limit is not None else None
 
     def plan(self, workers: int) -> list[ShardTask]:
         tasks: list[ShardTask] = []
@@ -58,6 +66,10 @@ class TextSource(FileSource):
         return str(self.options.get("name") or f"text:{stem}")
 
     def read_file(self, task: ShardTask) -> Iterator[Item]:
+        items = self._read_all(task)
+        yield from items if self.limit is None else itertools.islice(items, self.limit)
+
+    def _read_all(self, task: ShardTask) -> Iterator[Item]:
         lower = task.path.lower()
         for suffix in (".gz", ".zst", ".bz2", ".xz"):
             lower = lower.removesuffix(suffix)
@@ -69,7 +81,13 @@ class TextSource(FileSource):
             rows = iter_json_document(task.path) if lower.endswith(".json") else iter_jsonl(
                 task.path, task.start, task.end)
             for row in rows:
-                yield row if isinstance(row, Rejected) else self._from_row(task.path, *row)
+                if isinstance(row, Rejected):
+                    yield row
+                elif self.each_value and isinstance(row[1], dict):
+                    for index, value in enumerate(row[1].values()):
+                        yield self._from_row(task.path, Location(task.path, item=index), value)
+                else:
+                    yield self._from_row(task.path, *row)
 
     def _from_row(self, path: str, where: Location, row: Any) -> Item:
         if not isinstance(row, dict):
