@@ -11,6 +11,7 @@ from rich.console import Console
 
 from hephaestus.config import RecipeError, load_recipe
 from hephaestus.curate.benchmarks import BenchmarkError
+from hephaestus.select.rule import RuleError
 from hephaestus.sources import SOURCE_CLASSES, SpecError, parse_spec, source_class
 from hephaestus.status import render_status
 from hephaestus.workspace import Workspace, WorkspaceError
@@ -138,7 +139,7 @@ def run(
         jobs = workers or plan.workers
         console.print(f"[bold]{plan.name}[/bold]: workspace {ws.root}, {jobs} workers")
         run_recipe(plan, ws, workers=jobs, restart=restart, console=console, report=_report_stage)
-    except (RecipeError, SpecError, WorkspaceError, BenchmarkError) as error:
+    except (RecipeError, SpecError, WorkspaceError, BenchmarkError, RuleError, FileNotFoundError) as error:
         fail(str(error))
     console.print(f"done: see `hephaestus status -w {ws.root}`")
 

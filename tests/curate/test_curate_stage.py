@@ -67,3 +67,18 @@ def test_curate_resumes_and_refuses_other_settings(collected):
 def test_curate_without_collect_says_what_to_run(tmp_path):
     with pytest.raises(WorkspaceError, match="run `hephaestus collect` first"):
         curate(Workspace(tmp_path), CurateSettings())
+
+
+def test_bad_documents_become_counted_drops_not_crashes(tmp_path):
+    good = ("The committee met on Tuesday to discuss the budget for the coming year, and the members agreed that "
+            "the new library should open in the spring with longer hours and more staff. ") * 3
+    docs = [good, "", "\x00\x01\x02 \ufffd\ufffd" * 200, "word " * 2_100_000,
+            "El comité se reunió el martes para hablar del presupuesto del próximo año y de la biblioteca. " * 6]
+    corpus = tmp_path / "bad.jsonl"
+    corpus.write_text("".join(json.dumps({"text": t}) + "\n" for t in docs))
+    ws = Workspace(tmp_path / "ws")
+    assert collect([TextSource(str(corpus))], ws, workers=1)["drops"] == {"empty_text": 1}
+    summary = curate(ws, CurateSettings(bfcl=False), workers=1)
+    check(summary)
+    assert (summary["records_in"], summary["records_out"]) == (4, 1)
+    assert summary["drops"] == {"too_long": 1, "quality:few_stop_words": 1, "quality:too_few_words": 1}

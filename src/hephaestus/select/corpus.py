@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import heapq
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,13 +39,29 @@ def curated_files(curate_dir: Path) -> list[Path]:
     return record_files(curate_dir)
 
 
-def read_subset(files: Sequence[Path], which: str, split: CorpusSplit, columns: list[str]) -> pa.Table:
-    """All seed (`which="seed"`) or web (`which="web"`) rows of the given files."""
+def read_subset(files: Sequence[Path], which: str, split: CorpusSplit, columns: list[str],
+                limit: int | None = None, seed: int = 0) -> pa.Table:
+    """Seed (`which="seed"`) or web (`which="web"`) rows of the files; with `limit`, the `limit` rows of
+    smallest id hash (the same sample as `hash_sample`), kept while streaming so memory stays bounded."""
+    kept: list[tuple[int, int, pa.Table]] = []  # max-heap by hash through negation: (-hash, order, row)
     tables = []
+    order = 0
     for path in files:
-        table = pq.read_table(path, columns=sorted({*columns, "kind", "source"}))
-        mask = split.is_seed(table) if which == "seed" else split.is_web(table)
-        tables.append(table.filter(mask).select(columns))
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=4096, columns=sorted({*columns, "kind", "source"})):
+            table = pa.Table.from_batches([batch])
+            table = table.filter(split.is_seed(table) if which == "seed" else split.is_web(table)).select(columns)
+            if limit is None:
+                tables.append(table)
+                continue
+            for i, row_id in enumerate(table.column("id").to_pylist()):
+                key = xxhash.xxh3_64_intdigest(row_id.encode(), seed=seed)
+                if len(kept) < limit:
+                    heapq.heappush(kept, (-key, order, table.slice(i, 1)))
+                elif -kept[0][0] > key:
+                    heapq.heapreplace(kept, (-key, order, table.slice(i, 1)))
+                order += 1
+    if limit is not None:
+        tables = [row for _, _, row in sorted(kept, key=lambda entry: entry[1])]
     return pa.concat_tables(tables) if tables else pa.table({c: pa.array([], pa.string()) for c in columns})
 
 
@@ -55,6 +72,11 @@ def hash_sample(table: pa.Table, limit: int, seed: int = 0) -> pa.Table:
     keys = [xxhash.xxh3_64_intdigest(i.encode(), seed=seed) for i in table.column("id").to_pylist()]
     order = sorted(range(len(keys)), key=keys.__getitem__)[:limit]
     return table.take(pa.array(sorted(order)))
+
+
+def has_web_rows(path: Path, split: CorpusSplit) -> bool:
+    table = pq.read_table(path, columns=["kind", "source"])
+    return bool(pc.any(split.is_web(table)).as_py())
 
 
 def web_batches(path: Path, split: CorpusSplit, batch_rows: int = 1024) -> Iterator[pa.Table]:

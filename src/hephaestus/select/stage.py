@@ -26,7 +26,7 @@ from hephaestus.io.parquet import RecordWriter
 from hephaestus.run.local import Outcome
 from hephaestus.run.record_job import task_name
 from hephaestus.run.summary import summarise
-from hephaestus.select.corpus import CorpusSplit, curated_files, read_subset, web_batches
+from hephaestus.select.corpus import CorpusSplit, curated_files, has_web_rows, read_subset, web_batches
 from hephaestus.select.rule import parse_rule
 from hephaestus.select.scoring import Scorer, SelectSettings, train_or_load
 from hephaestus.select.tsne import write_figures
@@ -51,11 +51,12 @@ def select(workspace: Workspace, settings: SelectSettings, *, restart: bool = Fa
     split = CorpusSplit(settings.seed_kinds, settings.web_sources)
     started = time.monotonic()
     seeds = read_subset(files, "seed", split, ["id", "source", "text"])
-    web_files = [path for path in files if any(True for _ in web_batches(path, split))]
+    web_files = [path for path in files if has_web_rows(path, split)]
     if seeds.num_rows < 10 or not web_files:
         raise WorkspaceError(f"{curate_dir}: select needs seed agent records ({', '.join(split.seed_kinds)}; found "
                              f"{seeds.num_rows}) and web text records (found {len(web_files)} files)")
-    scorer = train_or_load(stage_dir, settings, seeds, read_subset(web_files, "web", split, ["id", "text"]), console)
+    general = read_subset(web_files, "web", split, ["id", "text"], limit=settings.max_train_per_class)
+    scorer = train_or_load(stage_dir, settings, seeds, general, console)
     names = {path: task_name(path, curate_dir) for path in web_files}
     for path in web_files:
         if not (stage_dir / "attrs" / "select" / f"{names[path]}.parquet").exists():
