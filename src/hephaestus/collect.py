@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import fsspec
 from rich.console import Console
 
 from hephaestus.io.parquet import RecordWriter
@@ -91,8 +92,6 @@ def _input_bytes(task: ShardTask) -> int:
     if task.end is not None:
         return task.end - task.start
     try:
-        import fsspec
-
         fs, path = fsspec.core.url_to_fs(task.path)
         return int(fs.size(path) or 0) if fs.isfile(path) else 0
     except (OSError, ValueError):

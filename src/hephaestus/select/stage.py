@@ -90,6 +90,7 @@ def _write_retrieved(workspace: Workspace, path: Path, task: str, split: CorpusS
     from hephaestus.records import make_record
 
     stats = ShardStats(task)
+    stats.bytes_in = path.stat().st_size
     writer = RecordWriter(workspace.stage_dir(STAGE) / "retrieved" / f"{task}.parquet")
     for batch in web_batches(path, split):
         for row in batch.select(["id", "source", "text", "meta"]).to_pylist():
