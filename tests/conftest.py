@@ -7,6 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from hephaestus.collect import collect
+from hephaestus.curate.stage import curate
+from hephaestus.curate.steps import CurateSettings
+from hephaestus.sources import parse_spec
+from hephaestus.workspace import Workspace
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -23,3 +29,15 @@ def shared_data() -> Path:
     if root is None:
         pytest.skip("../shared/data is not present (set HEPHAESTUS_SHARED_DATA to point at it)")
     return root
+
+
+@pytest.fixture(scope="session")
+def curated_ws(tmp_path_factory, shared_data):
+    """A small curated workspace with tool docs, trajectories (with messages), code and web text."""
+    ws = Workspace(tmp_path_factory.mktemp("mixpack") / "ws")
+    specs = ["python-api:json,re,csv,textwrap", "code:pkg://json",
+             f"trajectories:{shared_data / 'llama-factory' / 'glaive_toolcall_en_demo.json'}",
+             f"text:{shared_data / 'webtext' / 'dclm'}"]
+    collect([parse_spec(s) for s in specs], ws, workers=2)
+    curate(ws, CurateSettings(bfcl=False), workers=2)
+    return ws

@@ -107,6 +107,58 @@ def select_(
     _report_stage("select", summary)
 
 
+@app.command("mix")
+def mix_(
+    workspace: WorkspaceOption,
+    restart: RestartOption = False,
+    tokenizer: Annotated[str | None, typer.Option(help="A local tokenizer.json or Hugging Face folder; "
+                                                  "without it a byte-level BPE is trained on the corpus.")] = None,
+    vocab_size: Annotated[int, typer.Option(min=300, help="Vocabulary of the trained BPE.")] = 8192,
+    agent: Annotated[float, typer.Option(min=0, max=1, help="Share of agent data (the paper: about 0.36).")] = 0.36,
+    code: Annotated[float | None, typer.Option(min=0, max=1, help="Share of code (default: half the rest).")]
+    = None,
+    total_tokens: Annotated[int | None, typer.Option(min=1, help="Token budget of stage I (default: as many as "
+                                                     "the shares allow without repeats).")] = None,
+    max_epochs: Annotated[float, typer.Option(min=1, help="Most times a source may be repeated.")] = 4.0,
+    seed: Annotated[int, typer.Option(help="Seed of the hash sampling.")] = 0,
+) -> None:
+    """Count tokens, solve the agent/text/code mixture and write the stage I/II/III and validation datasets."""
+    from hephaestus.config import MixConfig
+    from hephaestus.mix.stage import mix as run_mix
+
+    code_share = (1 - agent) / 2 if code is None else code
+    try:
+        config = MixConfig(tokenizer=tokenizer, vocab_size=vocab_size, total_tokens=total_tokens,
+                           max_epochs=max_epochs, seed=seed,
+                           shares={"agent": agent, "code": code_share, "text": 1 - agent - code_share})
+        summary = run_mix(Workspace(workspace), config.settings(), restart=restart, console=console)
+    except (WorkspaceError, ValueError, FileNotFoundError) as error:
+        fail(str(error).splitlines()[0])
+    _report_stage("mix", summary)
+
+
+@app.command("pack")
+def pack_(
+    workspace: WorkspaceOption,
+    restart: RestartOption = False,
+    seq_len: Annotated[int, typer.Option(min=8, help="Tokens per packed sequence.")] = 2048,
+    seed: Annotated[int, typer.Option(help="Seed of the global shuffle.")] = 0,
+    megatron: Annotated[bool, typer.Option(help="Also write Megatron-LM .bin/.idx files.")] = False,
+    chat_template: Annotated[str, typer.Option(help="'hephaestus' (ours) or 'model' (the tokenizer's own, "
+                                               "which needs {% generation %} markers).")] = "hephaestus",
+) -> None:
+    """Tokenise and pack the mixture into shuffled token shards with loss masks (WS/pack)."""
+    from hephaestus.config import PackConfig
+    from hephaestus.pack.stage import pack as run_pack
+
+    try:
+        config = PackConfig(seq_len=seq_len, seed=seed, megatron=megatron, chat_template=chat_template)
+        summary = run_pack(Workspace(workspace), config.settings(), restart=restart, console=console)
+    except (WorkspaceError, ValueError) as error:
+        fail(str(error).splitlines()[0])
+    _report_stage("pack", summary)
+
+
 @app.command()
 def sources() -> None:
     """List the available sources."""
@@ -145,6 +197,12 @@ def run(
 
 
 def _report_stage(stage: str, summary: dict) -> None:
+    if "records_in" not in summary:  # pack reports datasets, not records
+        for name, counts in summary["datasets"].items():
+            console.print(f"{stage}: {name}: {counts['documents']:,} documents, {counts['tokens']:,} tokens "
+                          f"({counts['trained_tokens']:,} trained), {counts['sequences']:,} sequences",
+                          highlight=False)
+        return
     console.print(
         f"{stage}: {summary['records_out']:,} records out, {summary['records_rejected']:,} rejected "
         f"(of {summary['records_in']:,} in) from {summary['shards']}/{summary['shards_planned']} shards "

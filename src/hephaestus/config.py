@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hephaestus.curate.steps import BenchmarkFile, CurateSettings
+from hephaestus.mix.plan import MixTarget
+from hephaestus.mix.tokens import PAPER_SHARES, MixSettings
+from hephaestus.pack.stage import PackSettings
 from hephaestus.select.rule import parse_rule
 from hephaestus.select.scoring import SelectSettings
 from hephaestus.sources import Source, SpecError, parse_spec
@@ -93,6 +96,39 @@ class SelectConfig(Strict):
         return SelectSettings(**values)
 
 
+class MixConfig(Strict):
+    tokenizer: str | None = None
+    vocab_size: int = Field(default=8192, ge=300)
+    tokenizer_sample_docs: int = Field(default=20_000, ge=10)
+    shares: dict[str, float] = Field(default_factory=lambda: dict(PAPER_SHARES))
+    total_tokens: int | None = Field(default=None, ge=1)
+    max_epochs: float = Field(default=4.0, ge=1)
+    on_shortfall: Literal["keep_total", "keep_shares"] = "keep_total"
+    seed: int = 0
+    valid_fraction: float = Field(default=0.02, ge=0, lt=1)
+
+    @field_validator("shares")
+    @classmethod
+    def _shares_are_a_mixture(cls, value: dict[str, float]) -> dict[str, float]:
+        MixTarget(shares=value, total_tokens=1)  # raises a clear ValueError when they are not
+        return value
+
+    def settings(self) -> MixSettings:
+        return MixSettings(**self.model_dump())
+
+
+class PackConfig(Strict):
+    seq_len: int = Field(default=2048, ge=8)
+    seed: int = 0
+    shuffle: bool = True
+    shuffle_memory_bytes: int = Field(default=1 << 30, ge=1 << 20)
+    chat_template: Literal["hephaestus", "model"] = "hephaestus"
+    megatron: bool = False
+
+    def settings(self) -> PackSettings:
+        return PackSettings(**self.model_dump())
+
+
 class Recipe(Strict):
     """A whole run: the workspace, parallelism and one section per stage."""
 
@@ -103,6 +139,8 @@ class Recipe(Strict):
     collect: CollectConfig
     curate: CurateConfig | None = None
     select: SelectConfig | None = None
+    mix: MixConfig | None = None
+    pack: PackConfig | None = None
 
 
 def load_recipe(path: str | Path) -> Recipe:

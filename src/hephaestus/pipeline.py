@@ -29,3 +29,11 @@ def run_recipe(recipe: Recipe, workspace: Workspace, *, workers: int, restart: b
         from hephaestus.select.stage import select
 
         report("select", select(workspace, recipe.select.settings(), restart=restart, console=console))
+    if recipe.mix is not None:
+        from hephaestus.mix.stage import mix
+
+        report("mix", mix(workspace, recipe.mix.settings(), restart=restart, console=console))
+    if recipe.pack is not None:
+        from hephaestus.pack.stage import pack
+
+        report("pack", pack(workspace, recipe.pack.settings(), restart=restart, console=console))

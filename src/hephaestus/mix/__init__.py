@@ -1,0 +1,1 @@
+"""Mixing: count tokens per source, plan per-source sampling rates to hit group shares, select documents."""

@@ -1,0 +1,1 @@
+"""Pack: tokenize records into training sequences with loss masks."""
