@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from itertools import chain
 from typing import Any, Literal
 
@@ -111,8 +111,8 @@ class MixPlan:
         return {g: _ratio(tokens, sum(by_group.values())) for g, tokens in by_group.items()}
 
     def to_json(self) -> str:
-        target = {name: getattr(self.target, name) for name in self.target.__dataclass_fields__}
-        return json.dumps({"target": target, **_summary(self), "notes": self.notes}, indent=2, ensure_ascii=False)
+        report = {"target": asdict(self.target), **_summary(self), "notes": self.notes}
+        return json.dumps(report, indent=2, ensure_ascii=False)
 
 
 def solve(available: list[SourceTokens], target: MixTarget) -> MixPlan:
