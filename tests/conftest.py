@@ -41,3 +41,15 @@ def curated_ws(tmp_path_factory, shared_data):
     collect([parse_spec(s) for s in specs], ws, workers=2)
     curate(ws, CurateSettings(bfcl=False), workers=2)
     return ws
+
+
+@pytest.fixture(scope="session")
+def packed_ws(curated_ws):
+    """The curated workspace, mixed with a small BPE and packed into 128-token sequences."""
+    from hephaestus.mix.stage import mix
+    from hephaestus.mix.tokens import MixSettings
+    from hephaestus.pack.stage import PackSettings, pack
+
+    mix(curated_ws, MixSettings(vocab_size=600, tokenizer_sample_docs=400, valid_fraction=0.05), restart=True)
+    summary = pack(curated_ws, PackSettings(seq_len=128, shuffle_memory_bytes=1 << 20), restart=True)
+    return curated_ws, summary

@@ -159,6 +159,36 @@ def pack_(
     _report_stage("pack", summary)
 
 
+@app.command("train")
+def train_(
+    workspace: WorkspaceOption,
+    stage: Annotated[int, typer.Option(min=1, max=3, help="1: the mixture, 2: seed agent data, 3: instructions.")],
+    config: Annotated[Path | None, typer.Option(help="A YAML file with the recipe's `train:` section.")] = None,
+    model: Annotated[str | None, typer.Option(help="A proxy size (tiny, 10m, 30m, 100m, 400m, 1b) or a local "
+                                              "Hugging Face checkpoint; stages 2 and 3 default to the previous "
+                                              "stage's final model.")] = None,
+    steps: Annotated[int | None, typer.Option(min=1, help="Optimizer steps of this stage.")] = None,
+    restart: RestartOption = False,
+) -> None:
+    """Continually pre-train (stages 1, 2) or instruction-tune (stage 3) on WS/pack; resumes from checkpoints."""
+    import yaml
+
+    from hephaestus.config import TrainConfigSection
+    from hephaestus.train.stage import train_stage
+
+    try:
+        section = yaml.safe_load(config.read_text()) if config else {}
+        settings = TrainConfigSection.model_validate((section or {}).get("train", section) or {})
+        if steps is not None:
+            settings.stages[stage] = settings.stages[stage].model_copy(update={"steps": steps})
+        result = train_stage(Workspace(workspace), settings.settings(), stage, model=model, restart=restart,
+                             console=console)
+    except (WorkspaceError, ValueError, FileNotFoundError, OSError, yaml.YAMLError) as error:
+        fail(str(error).splitlines()[0])
+    console.print(f"train: stage {stage} done: final model {result['model']}, metrics {result['metrics']}",
+                  highlight=False)
+
+
 @app.command()
 def sources() -> None:
     """List the available sources."""

@@ -15,6 +15,7 @@ from hephaestus.pack.stage import PackSettings
 from hephaestus.select.rule import parse_rule
 from hephaestus.select.scoring import SelectSettings
 from hephaestus.sources import Source, SpecError, parse_spec
+from hephaestus.train.stage import StageSettings, TrainSettings
 
 
 class RecipeError(ValueError):
@@ -129,6 +130,32 @@ class PackConfig(Strict):
         return PackSettings(**self.model_dump())
 
 
+class TrainStageConfig(Strict):
+    steps: int = Field(default=100, ge=1)
+    lr: float = Field(default=3e-4, gt=0)
+    min_lr: float = Field(default=3e-5, ge=0)
+    warmup_steps: int = Field(default=10, ge=0)
+    schedule: Literal["cosine", "wsd", "constant"] = "cosine"
+
+
+class TrainConfigSection(Strict):
+    model: str = "10m"
+    batch_size: int = Field(default=8, ge=1)
+    grad_accum: int = Field(default=1, ge=1)
+    seed: int = 0
+    eval_every: int = Field(default=0, ge=0)
+    eval_batches: int = Field(default=20, ge=1)
+    checkpoint_every: int = Field(default=50, ge=0)
+    compile: bool = False
+    stages: dict[Literal[1, 2, 3], TrainStageConfig] = Field(
+        default_factory=lambda: {1: TrainStageConfig(), 2: TrainStageConfig(), 3: TrainStageConfig()})
+
+    def settings(self) -> TrainSettings:
+        values = self.model_dump(exclude={"stages"})
+        stages = {stage: StageSettings(**config.model_dump()) for stage, config in self.stages.items()}
+        return TrainSettings(**values, stages=stages)
+
+
 class Recipe(Strict):
     """A whole run: the workspace, parallelism and one section per stage."""
 
@@ -141,6 +168,7 @@ class Recipe(Strict):
     select: SelectConfig | None = None
     mix: MixConfig | None = None
     pack: PackConfig | None = None
+    train: TrainConfigSection | None = None
 
 
 def load_recipe(path: str | Path) -> Recipe:

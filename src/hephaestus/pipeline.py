@@ -37,3 +37,13 @@ def run_recipe(recipe: Recipe, workspace: Workspace, *, workers: int, restart: b
         from hephaestus.pack.stage import pack
 
         report("pack", pack(workspace, recipe.pack.settings(), restart=restart, console=console))
+    if recipe.train is not None:
+        from hephaestus.train.stage import train_stage
+
+        for stage in sorted(recipe.train.stages):
+            if stage == 3 and not (workspace.stage_dir("pack") / "stage3" / "pack.json").exists():
+                console.print("train: no instruction data (trajectories with messages) was packed: stage 3 skipped")
+                continue
+            result = train_stage(workspace, recipe.train.settings(), stage, restart=restart, console=console)
+            console.print(f"train: stage {stage} done: {result['model']} (loss {result['last']['loss']:.3f})",
+                          highlight=False)

@@ -3,8 +3,6 @@ import json
 import numpy as np
 import pytest
 
-from hephaestus.mix.stage import mix
-from hephaestus.mix.tokens import MixSettings
 from hephaestus.pack.packer import PackedDataset
 from hephaestus.pack.stage import PackSettings, pack
 from hephaestus.pack.tokenizer import load_tokenizer
@@ -12,10 +10,8 @@ from hephaestus.workspace import Workspace, WorkspaceError
 
 
 @pytest.fixture(scope="module")
-def packed(curated_ws):
-    mix(curated_ws, MixSettings(vocab_size=600, tokenizer_sample_docs=400, valid_fraction=0.05), restart=True)
-    summary = pack(curated_ws, PackSettings(seq_len=128, shuffle_memory_bytes=1 << 20), restart=True)
-    return curated_ws, summary
+def packed(packed_ws):
+    return packed_ws
 
 
 def test_pack_writes_every_dataset_with_a_manifest(packed):

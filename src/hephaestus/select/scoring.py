@@ -9,12 +9,15 @@ from typing import Any
 
 import pyarrow as pa
 from rich.console import Console
+from transformers.utils import logging as transformers_logging
 
 from hephaestus.select.classifier import AgentClassifier, train_classifier
 from hephaestus.select.corpus import SEED_KINDS, hash_sample
 from hephaestus.select.embed import Embedder, load_embedder
 from hephaestus.select.retrieve import SeedIndex
 from hephaestus.workspace import write_json_atomic
+
+transformers_logging.disable_progress_bar()  # our own progress lines say what happens
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,97 @@
+"""The train stage: continual pre-training stage I (the mixture) and II (seed agent data), then
+instruction tuning stage III, each one run of the loop over WS/pack/stage<N> into WS/train/stage<N>/.
+
+Stage II starts from stage I's final model and stage III from stage II's, unless a model is named.
+Validation loss is reported on every WS/pack/valid/<kind> set. A stage resumes from its latest
+checkpoint when re-run with the same settings; `restart` starts it over.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from transformers.utils import logging as transformers_logging
+
+from hephaestus.pack.packer import PackedDataset
+from hephaestus.train.loop import TrainConfig, train
+from hephaestus.train.model import build_model, count_parameters
+from hephaestus.workspace import Workspace, WorkspaceError
+
+STAGES = (1, 2, 3)
+
+
+transformers_logging.disable_progress_bar()  # our own progress lines say what happens
+
+
+@dataclass(frozen=True)
+class StageSettings:
+    steps: int = 100
+    lr: float = 3e-4
+    min_lr: float = 3e-5
+    warmup_steps: int = 10
+    schedule: str = "cosine"
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    model: str = "10m"  # a proxy size (tiny, 10m, 30m, 100m, 400m, 1b) or a local Hugging Face checkpoint
+    batch_size: int = 8
+    grad_accum: int = 1
+    seed: int = 0
+    eval_every: int = 0
+    eval_batches: int = 20
+    checkpoint_every: int = 50
+    compile: bool = False
+    stages: dict[int, StageSettings] = field(default_factory=lambda: {s: StageSettings() for s in STAGES})
+
+
+def starting_model(workspace: Workspace, settings: TrainSettings, stage: int, model: str | None) -> str:
+    """What a stage starts from: the named model, else the previous stage's final model."""
+    if model is not None or stage == 1:
+        return model or settings.model
+    previous = workspace.stage_dir("train") / f"stage{stage - 1}" / "final"
+    if not (previous / "config.json").exists():
+        raise WorkspaceError(f"{previous}: stage {stage - 1} has no final model; train it first or name --model")
+    return str(previous)
+
+
+def train_stage(workspace: Workspace, settings: TrainSettings, stage: int, *, model: str | None = None,
+                restart: bool = False, console: Console | None = None) -> dict[str, Any]:
+    console = console or Console(stderr=True)
+    if stage not in STAGES:
+        raise WorkspaceError(f"stage must be one of {STAGES}, not {stage}")
+    pack_dir = workspace.stage_dir("pack")
+    data_dir = pack_dir / f"stage{stage}"
+    if not (data_dir / "pack.json").exists():
+        raise WorkspaceError(f"{data_dir}: no packed data for stage {stage}; run `hephaestus pack` first"
+                             + (" (stage III needs trajectories with messages)" if stage == 3 else ""))
+    manifest = json.loads((pack_dir / "manifest.json").read_text())
+    start = starting_model(workspace, settings, stage, model)
+    name = f"train/stage{stage}"
+    stage_settings = settings.stages.get(stage, StageSettings())
+    config = {"settings": dataclasses.asdict(settings), "stage": stage, "model": start,
+              "pack": manifest["tokenizer"]["fingerprint"]}
+    workspace.begin_stage(name, config, restart=restart)
+    data = PackedDataset(data_dir)
+    valid = {p.name: PackedDataset(p) for p in sorted((pack_dir / "valid").glob("*")) if (p / "pack.json").exists()}
+    net = build_model(start, manifest["tokenizer"]["vocab_size"], data.seq_len, seed=settings.seed)
+    console.print(f"train: stage {stage} from {start}: {count_parameters(net):,} parameters, "
+                  f"{len(data):,} sequences of {data.seq_len} tokens, {stage_settings.steps} steps", highlight=False)
+    out = workspace.stage_dir(name)
+    run = TrainConfig(out_dir=out, steps=stage_settings.steps, batch_size=settings.batch_size,
+                      grad_accum=settings.grad_accum, lr=stage_settings.lr, min_lr=stage_settings.min_lr,
+                      warmup_steps=stage_settings.warmup_steps, schedule=stage_settings.schedule, seed=settings.seed,
+                      compile=settings.compile, eval_every=settings.eval_every, eval_batches=settings.eval_batches,
+                      checkpoint_every=settings.checkpoint_every, resume=True)
+    last = train(net, data, run, valid=valid)
+    tokenizer = Path(manifest["tokenizer"]["path"])
+    for file in tokenizer.glob("*.json"):  # the final model loads with its tokenizer
+        shutil.copy2(file, out / "final" / file.name)
+    return {"stage": stage, "model": str(out / "final"), "start": start, "last": last,
+            "metrics": str(out / "metrics.jsonl")}
