@@ -1,9 +1,11 @@
 """Docs/s of `curate` next to datatrove doing the same work on the same input, and peak memory of `curate`.
 
 The work: Gopher quality filter and MinHash dedup (5-word shingles, 128 hashes in 16 bands of 8) of a JSONL
-web-text corpus of --megabytes, with --workers processes on each side. Hephaestus runs as its CLI in this
-interpreter: `hephaestus collect` (JSONL -> Parquet, timed apart) then `hephaestus curate --no-decontaminate`
-(normalise, quality filters, exact + near dedup). datatrove runs `benchmarks/datatrove_pipeline.py` in
+web-text corpus of --megabytes, with --workers processes on each side. Hephaestus runs in this interpreter,
+each stage in its own process: collect (JSONL -> Parquet, timed apart) then curate with
+`CurateSettings(decontaminate=False)`, i.e. `hephaestus curate --no-decontaminate` (normalise, quality
+filters, exact + near dedup), called as the stage function rather than the CLI, whose import of every stage
+(torch, transformers) is no part of curate. datatrove runs `benchmarks/datatrove_pipeline.py` in
 --datatrove-python, a separate virtual environment (datatrove's pins conflict with ours), e.g.
 
     python3.11 -m venv /tmp/dt-venv
@@ -49,7 +51,6 @@ from typing import Any, overload
 from collect_throughput import build_corpus, real_lines
 
 REPO = Path(__file__).resolve().parents[1]
-HEPHAESTUS = Path(sys.executable).with_name("hephaestus")
 EXACT_COPIES = 0.1  # remix: share of documents that repeat an earlier one exactly
 NEAR_COPIES = 0.1  # remix: share of documents that repeat an earlier one with one paragraph replaced
 
@@ -166,14 +167,44 @@ def timed(command: list[str], log: Path) -> dict[str, Any]:
             "peak_pss_mb": round(memory.peak_pss / 2**20), "peak_processes": memory.peak_processes}
 
 
+COLLECT = """
+from pathlib import Path
+from rich.console import Console
+from hephaestus.collect import collect
+from hephaestus.sources.text import TextSource
+from hephaestus.workspace import Workspace
+collect([TextSource({corpus!r})], Workspace(Path({ws!r})), workers={workers}, console=Console(quiet=True))
+"""
+CURATE = """
+from pathlib import Path
+from rich.console import Console
+from hephaestus.curate.stage import curate
+from hephaestus.curate.steps import CurateSettings
+from hephaestus.workspace import Workspace
+curate(Workspace(Path({ws!r})), CurateSettings(decontaminate=False), workers={workers}, restart=True,
+       console=Console(quiet=True))
+"""
+
+
+def curate_command(ws: Path, workers: int) -> list[str]:
+    """`hephaestus curate -w WS --workers N --no-decontaminate --restart`, as the stage function itself:
+    the CLI module imports every stage's dependencies (torch, transformers), which curate does not need."""
+    return [sys.executable, "-c", CURATE.format(ws=str(ws), workers=workers)]
+
+
 def run_ours(corpus: Path, docs: int, workers: int, scratch: Path, keep: bool) -> dict[str, Any]:
-    """`hephaestus collect` then `hephaestus curate --no-decontaminate`, each timed and memory-sampled."""
+    """Hephaestus's collect then curate (no decontamination), each in its own process, timed and memory-sampled."""
     ws = scratch / "hephaestus-ws"
     shutil.rmtree(ws, ignore_errors=True)
-    collect = timed([str(HEPHAESTUS), "collect", "-w", str(ws), "--workers", str(workers), f"text:{corpus}"],
+    collect = timed([sys.executable, "-c", COLLECT.format(corpus=str(corpus), ws=str(ws), workers=workers)],
                     scratch / "collect.log")
-    curate = timed([str(HEPHAESTUS), "curate", "-w", str(ws), "--workers", str(workers), "--no-decontaminate"],
-                   scratch / "curate.log")
+    curate = timed(curate_command(ws, workers), scratch / "curate.log")
+    return ours_result(ws, docs, workers, collect, curate, keep)
+
+
+def ours_result(ws: Path, docs: int, workers: int, collect: dict[str, Any], curate: dict[str, Any],
+                keep: bool) -> dict[str, Any]:
+    """One JSON-able result of our side from the runs' timings and WS/curate/stats.json."""
     stats = json.loads((ws / "curate" / "stats.json").read_text())
     if stats["records_in"] != docs:
         raise SystemExit(f"curate read {stats['records_in']} records, the corpus has {docs}")
@@ -250,8 +281,10 @@ def main() -> None:
     parser.add_argument("--scratch", type=Path, help="folder for the corpus and outputs (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the outputs of each run")
     args = parser.parse_args()
-    if not HEPHAESTUS.exists():
-        raise SystemExit(f"{HEPHAESTUS}: run this with the project's .venv/bin/python")
+    try:
+        import hephaestus.curate.stage  # noqa: F401
+    except ImportError:
+        raise SystemExit("run this with the project's .venv/bin/python") from None
     with tempfile.TemporaryDirectory(dir=args.scratch) as tmp:
         scratch = Path(tmp)
         lines = real_lines(args.shared)

@@ -48,8 +48,6 @@ from datatrove.utils.word_tokenizers import WordTokenizer
 
 WORD = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]+")  # hephaestus.curate.clean.WORD
 SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
-
-
 SYMBOLS = ("#", "...", "…")
 
 

@@ -20,6 +20,7 @@ from hephaestus.stats import ShardStats, check
 from hephaestus.steps import AttributeSink, Step, run_steps
 from hephaestus.workspace import Workspace, atomic_path
 
+RECORD_JOB_BATCH_ROWS = 1024  # rows per batch through the steps: bounds the memory of per-batch arrays
 StepFactory = Callable[[AttributeSink], list[Step]]
 
 
@@ -81,7 +82,8 @@ def run_record_job(job: RecordJob) -> dict[str, Any]:
     sink = ParquetAttributeSink(workspace.stage_dir(job.stage) / "attrs", job.task_id)
     writer = RecordWriter(job.output)
     try:
-        for batch in run_steps(iter_batches(str(job.source)), job.make_steps(sink), stats):
+        batches = iter_batches(str(job.source), batch_rows=RECORD_JOB_BATCH_ROWS)
+        for batch in run_steps(batches, job.make_steps(sink), stats):
             writer.add_table(pa.Table.from_batches([batch]))
         stats.bytes_out = writer.close()
         sink.close()
