@@ -23,8 +23,10 @@ paragraphs of those lines, each with as many paragraphs as a real document has, 
 `build_corpus` writes --files files and one big file of half the corpus.
 
 Each round runs both sides (their order alternates between rounds, the machine may be shared); peak
-memory is sampled over the whole process tree of each command, as the sum of RSS every 0.5 s (shared pages
-counted once per process) and of PSS every 2 s (shared pages split). Prints one JSON line per run and a markdown table.
+memory is sampled over the whole process tree of each command (see `TreeMemory`): summed RSS every 0.5 s
+(shared pages counted once per process; a lower bound, spikes between samples are missed), summed PSS every 2 s
+(shared pages split), and the summed per-process peaks (VmHWM) of processes alive together (an upper bound).
+Memory figures are MiB. Prints one JSON line per run and a markdown table.
 
     .venv/bin/python benchmarks/curate_vs_datatrove.py --datatrove-python /tmp/dt-venv/bin/python
     .venv/bin/python benchmarks/curate_vs_datatrove.py --megabytes 2048 --skip-datatrove --rounds 1
@@ -98,13 +100,15 @@ class RemixedLines(Sequence[bytes]):
 
 
 class TreeMemory(threading.Thread):
-    """Samples the summed RSS (every `interval` s, from statm) and PSS (every `pss_every` samples, from
-    smaps_rollup, which costs more) of a process and all its descendants until stopped; keeps the peaks."""
+    """Samples a process and all its descendants until stopped and keeps the peaks of: the summed RSS (every
+    `interval` s; a lower bound of the true peak, short spikes between samples are missed), the summed PSS (every
+    `pss_every` samples, from smaps_rollup, which costs more) and the summed VmHWM, each process's own peak RSS,
+    of the processes alive together (an upper bound: their peaks need not coincide)."""
 
     def __init__(self, pid: int, interval: float = 0.5, pss_every: int = 4) -> None:
         super().__init__(daemon=True)
         self.pid, self.interval, self.pss_every = pid, interval, pss_every
-        self.peak_rss = self.peak_pss = 0
+        self.peak_rss = self.peak_pss = self.peak_hwm = 0
         self.peak_processes = 0
         self._stop_event = threading.Event()
 
@@ -112,11 +116,13 @@ class TreeMemory(threading.Thread):
         page = os.sysconf("SC_PAGE_SIZE")
         samples = 0
         while not self._stop_event.is_set():
-            rss = pss = 0
+            rss = pss = hwm = 0
             pids = self._tree()
             for pid in pids:
                 try:
                     rss += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
+                    status = Path(f"/proc/{pid}/status").read_text()
+                    hwm += int(status.split("VmHWM:", 1)[1].split()[0]) * 1024
                     if samples % self.pss_every == 0:
                         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
                             if line.startswith("Pss:"):
@@ -124,6 +130,7 @@ class TreeMemory(threading.Thread):
                 except (OSError, ValueError, IndexError):
                     continue  # the process ended meanwhile
             self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
+            self.peak_hwm = max(self.peak_hwm, hwm)
             self.peak_processes = max(self.peak_processes, len(pids))
             samples += 1
             self._stop_event.wait(self.interval)
@@ -164,7 +171,8 @@ def timed(command: list[str], log: Path) -> dict[str, Any]:
         tail = log.read_text(errors="replace")[-3000:]
         raise SystemExit(f"{' '.join(command)} exited {process.returncode}:\n{tail}")
     return {"seconds": seconds, "stdout": stdout.decode(), "peak_rss_mb": round(memory.peak_rss / 2**20),
-            "peak_pss_mb": round(memory.peak_pss / 2**20), "peak_processes": memory.peak_processes}
+            "peak_pss_mb": round(memory.peak_pss / 2**20), "peak_hwm_mb": round(memory.peak_hwm / 2**20),
+            "peak_processes": memory.peak_processes}
 
 
 COLLECT = """
@@ -219,7 +227,8 @@ def ours_result(ws: Path, docs: int, workers: int, collect: dict[str, Any], cura
             "docs_after_filters": docs - quality - drops.get("empty_after_normalise", 0) - drops.get("too_long", 0),
             "docs_kept": stats["records_out"], "exact_duplicates": drops.get("exact_duplicate", 0),
             "near_duplicates": drops.get("near_duplicate", 0), "curate_peak_rss_mb": curate["peak_rss_mb"],
-            "curate_peak_pss_mb": curate["peak_pss_mb"], "curate_peak_processes": curate["peak_processes"],
+            "curate_peak_pss_mb": curate["peak_pss_mb"], "curate_peak_hwm_mb": curate["peak_hwm_mb"],
+            "curate_peak_processes": curate["peak_processes"],
             "collect_peak_rss_mb": collect["peak_rss_mb"]}
 
 
@@ -241,13 +250,13 @@ def run_datatrove(python: str, corpus: Path, docs: int, workers: int, tokenizer:
             "seconds": round(run["seconds"], 2), "docs_per_s": round(docs / run["seconds"], 1),
             "stage_seconds": inner["stage_seconds"], "docs_after_filters": inner["docs_after_filters"],
             "docs_kept": inner["docs_kept"], "repetition_filter": repetition, "peak_rss_mb": run["peak_rss_mb"],
-            "peak_pss_mb": run["peak_pss_mb"]}
+            "peak_pss_mb": run["peak_pss_mb"], "peak_hwm_mb": run["peak_hwm_mb"]}
 
 
 def table(rounds: list[list[dict[str, Any]]]) -> str:
     """Markdown: one row per run, ratios of ours to each datatrove run of the same round."""
     lines = ["| round | tool | seconds | docs/s | ours / it (curate) | ours / it (collect+curate) | after filters "
-             "| kept | peak RSS / PSS MB |", "|---|---|---|---|---|---|---|---|---|"]
+             "| kept | peak MiB: RSS / PSS / sum of VmHWM |", "|---|---|---|---|---|---|---|---|---|"]
     for number, runs in enumerate(rounds, 1):
         ours = next(r for r in runs if r["tool"] == "hephaestus")
         for run in runs:
@@ -255,13 +264,13 @@ def table(rounds: list[list[dict[str, Any]]]) -> str:
                 lines.append(f"| {number} | hephaestus curate (collect apart: {ours['collect_seconds']} s) | "
                              f"{ours['curate_seconds']} | {ours['docs_per_s']:,} | | | {ours['docs_after_filters']:,} "
                              f"| {ours['docs_kept']:,} | {ours['curate_peak_rss_mb']:,} / "
-                             f"{ours['curate_peak_pss_mb']:,} |")
+                             f"{ours['curate_peak_pss_mb']:,} / {ours['curate_peak_hwm_mb']:,} |")
                 continue
             curate = ours["docs_per_s"] / run["docs_per_s"]
             both = ours["collect_curate_docs_per_s"] / run["docs_per_s"]
             lines.append(f"| {number} | {run['tool']} | {run['seconds']} | {run['docs_per_s']:,} | {curate:.2f}x | "
                          f"{both:.2f}x | {run['docs_after_filters']:,} | {run['docs_kept']:,} | "
-                         f"{run['peak_rss_mb']:,} / {run['peak_pss_mb']:,} |")
+                         f"{run['peak_rss_mb']:,} / {run['peak_pss_mb']:,} / {run['peak_hwm_mb']:,} |")
     return "\n".join(lines)
 
 
