@@ -189,6 +189,54 @@ def train_(
                   highlight=False)
 
 
+@app.command("eval")
+def eval_(
+    workspace: WorkspaceOption,
+    model: Annotated[list[Path] | None, typer.Option(
+        help="A local Hugging Face checkpoint folder (repeatable); default: every trained stage's final model.")]
+    = None,
+    label: Annotated[list[str] | None, typer.Option(help="Name for each --model's results (repeatable).")] = None,
+    chat: Annotated[bool | None, typer.Option(
+        "--chat/--base", help="Prompt as an instruction-tuned (chat) or base (few-shot) model; default: chat for "
+        "stage 3 models, base otherwise.", show_default=False)] = None,
+    category: Annotated[list[str] | None, typer.Option(help="BFCL category (repeatable); default: all AST ones.")]
+    = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Questions per BFCL category (the first N).")] = None,
+    shots: Annotated[int, typer.Option(min=0, help="Worked examples before each question (base models).")] = 3,
+    batch_size: Annotated[int, typer.Option(min=1, help="Sequences per forward pass.")] = 8,
+    max_new_tokens: Annotated[int, typer.Option(min=1, help="Longest generated answer.")] = 256,
+    bfcl: Annotated[bool, typer.Option(help="Generate and score BFCL answers.")] = True,
+    bench_loss: Annotated[bool, typer.Option(help="NLL of BFCL answers and held-out agent data.")] = True,
+    retention: Annotated[bool, typer.Option(help="Perplexity on held-out general text.")] = True,
+    restart: RestartOption = False,
+) -> None:
+    """Evaluate checkpoints: benchmark loss, BFCL accuracy (official AST checker) and retention perplexity."""
+    from hephaestus.config import EvalConfig
+    from hephaestus.evaluate.models import find_targets
+    from hephaestus.evaluate.stage import evaluate
+
+    try:
+        config = EvalConfig(categories=category or list(EvalConfig().categories), limit=limit, shots=shots,
+                            batch_size=batch_size, max_new_tokens=max_new_tokens, bfcl=bfcl, bench_loss=bench_loss,
+                            retention=retention)
+        ws = Workspace(workspace)
+        targets = find_targets(ws, [str(m) for m in model or []], label, chat)
+        evaluate(ws, config.settings(), targets, restart=restart, console=console)
+    except (WorkspaceError, ValueError, OSError) as error:
+        fail(str(error).splitlines()[0] if isinstance(error, ValueError) else str(error))
+    console.print(f"eval: results in {ws.stage_dir('eval')} (comparison.md compares them)", highlight=False)
+
+
+@app.command()
+def report(workspace: WorkspaceOption) -> None:
+    """Write WS/report/index.html: one self-contained page with the corpus, mix, training and eval figures."""
+    from hephaestus.report.html import build_report
+
+    if not workspace.is_dir():
+        fail(f"{workspace}: no such workspace")
+    console.print(f"report: {build_report(Workspace(workspace))}", highlight=False)
+
+
 @app.command()
 def sources() -> None:
     """List the available sources."""
@@ -223,7 +271,9 @@ def run(
         run_recipe(plan, ws, workers=jobs, restart=restart, console=console, report=_report_stage)
     except (RecipeError, SpecError, WorkspaceError, BenchmarkError, RuleError, FileNotFoundError) as error:
         fail(str(error))
-    console.print(f"done: see `hephaestus status -w {ws.root}`")
+    console.print(f"done: see `hephaestus status -w {ws.root}`"
+                  + (f" and the report {ws.stage_dir('report') / 'index.html'}" if plan.report else ""),
+                  highlight=False)
 
 
 def _report_stage(stage: str, summary: dict) -> None:
@@ -261,3 +311,7 @@ def main() -> None:
     except KeyboardInterrupt:
         console.print("interrupted; re-run the same command to resume")
         sys.exit(130)
+
+
+if __name__ == "__main__":  # `python -m hephaestus.cli`, as `torchrun -m hephaestus.cli` runs it
+    main()

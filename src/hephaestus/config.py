@@ -9,6 +9,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hephaestus.curate.steps import BenchmarkFile, CurateSettings
+from hephaestus.evaluate.bfcl_data import AST_CATEGORIES
+from hephaestus.evaluate.settings import EvalSettings
 from hephaestus.mix.plan import MixTarget
 from hephaestus.mix.tokens import PAPER_SHARES, MixSettings
 from hephaestus.pack.stage import PackSettings
@@ -156,6 +158,34 @@ class TrainConfigSection(Strict):
         return TrainSettings(**values, stages=stages)
 
 
+class EvalConfig(Strict):
+    """What `eval` measures; `models` empty means every trained stage's final model."""
+
+    models: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=lambda: list(AST_CATEGORIES))
+    limit: int | None = Field(default=None, ge=1)
+    shots: int = Field(default=3, ge=0)
+    batch_size: int = Field(default=8, ge=1)
+    max_new_tokens: int = Field(default=256, ge=1)
+    bench_loss: bool = True
+    bfcl: bool = True
+    retention: bool = True
+    valid_batches: int = Field(default=50, ge=0)
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(AST_CATEGORIES))
+        if unknown or not value:
+            raise ValueError(f"unknown BFCL categories {unknown}; choose from {', '.join(AST_CATEGORIES)}")
+        return value
+
+    def settings(self) -> EvalSettings:
+        values = self.model_dump(exclude={"models"})
+        values["categories"] = tuple(self.categories)
+        return EvalSettings(**values)
+
+
 class Recipe(Strict):
     """A whole run: the workspace, parallelism and one section per stage."""
 
@@ -169,6 +199,8 @@ class Recipe(Strict):
     mix: MixConfig | None = None
     pack: PackConfig | None = None
     train: TrainConfigSection | None = None
+    eval: EvalConfig | None = None
+    report: bool = True
 
 
 def load_recipe(path: str | Path) -> Recipe:

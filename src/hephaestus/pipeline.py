@@ -47,3 +47,13 @@ def run_recipe(recipe: Recipe, workspace: Workspace, *, workers: int, restart: b
             result = train_stage(workspace, recipe.train.settings(), stage, restart=restart, console=console)
             console.print(f"train: stage {stage} done: {result['model']} (loss {result['last']['loss']:.3f})",
                           highlight=False)
+    if recipe.eval is not None:
+        from hephaestus.evaluate.models import find_targets
+        from hephaestus.evaluate.stage import evaluate
+
+        evaluate(workspace, recipe.eval.settings(), find_targets(workspace, recipe.eval.models or None),
+                 restart=restart, console=console)
+    if recipe.report:
+        from hephaestus.report.html import build_report
+
+        console.print(f"report: {build_report(workspace)}", highlight=False)

@@ -22,7 +22,8 @@ KIND_COLOURS = {"tool_doc": "#1f77b4", "trajectory": "#ff7f0e", "code": "#2ca02c
 TOP_SOURCES = 12
 
 
-def _save(fig: Any, path: Path, data: Mapping[str, Any]) -> Path:
+def save_figure(fig: Any, path: Path, data: Mapping[str, Any]) -> Path:
+    """Write `fig` as PNG at `path` and `data` as JSON beside it; close the figure."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
@@ -54,7 +55,7 @@ def composition_figure(by_kind: Mapping[str, float], by_source: Mapping[str, flo
     right.set_xlabel(unit)
     right.set_title("seed data by source")
     fig.tight_layout()
-    return _save(fig, path, {"unit": unit, "by_kind": dict(kinds), "by_source": dict(sources)})
+    return save_figure(fig, path, {"unit": unit, "by_kind": dict(kinds), "by_source": dict(sources)})
 
 
 def tsne_figure(points: np.ndarray, groups: Sequence[str], path: Path, distances: Mapping[str, float]) -> Path:
@@ -73,4 +74,4 @@ def tsne_figure(points: np.ndarray, groups: Sequence[str], path: Path, distances
     summary = ", ".join(f"{name} {value:.3f}" for name, value in distances.items())
     axis.set_title(f"t-SNE of seed, retrieved and general documents\nmean cosine distance: {summary}", fontsize=9)
     data = {"groups": {g: int((labels == g).sum()) for g in order}, "distances": dict(distances)}
-    return _save(fig, path, data)
+    return save_figure(fig, path, data)

@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from transformers import PreTrainedModel
 
 from hephaestus.pack.packer import PackedDataset
-from hephaestus.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from hephaestus.train import distributed
+from hephaestus.train.checkpoint import save_checkpoint
 from hephaestus.train.data import IGNORE, Batches, sequential_batches
 from hephaestus.train.masking import attention_inputs
 from hephaestus.train.schedule import Schedule
@@ -26,7 +27,10 @@ from hephaestus.train.schedule import Schedule
 
 @dataclass
 class TrainConfig:
-    """Settings of one training run; `steps` counts optimizer steps of batch_size × grad_accum sequences."""
+    """Settings of one training run; `steps` counts optimizer steps of batch_size × grad_accum sequences.
+
+    batch_size is global: under torchrun each of the N processes trains on its 1/N share of every batch.
+    """
 
     out_dir: Path
     steps: int
@@ -66,15 +70,15 @@ def token_loss(model: torch.nn.Module, batch: Mapping[str, torch.Tensor], docume
 
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, data: PackedDataset, config: TrainConfig, device: torch.device) -> float:
-    """Mean loss per trained token over the first `eval_batches` batches of `data`."""
+    """Mean loss per trained token over the first `eval_batches` batches of `data` (shared out over the ranks)."""
     model.eval()
     total, count = 0.0, 0
     for batch in sequential_batches(data, config.batch_size, config.eval_batches):
         with _autocast(device):
-            total += token_loss(model, _to(batch, device), config.document_masking).item()
+            total += token_loss(model, _to(distributed.local_rows(batch), device), config.document_masking).item()
         count += int((batch["labels"][:, 1:] != IGNORE).sum())
     model.train()
-    return total / max(count, 1)
+    return distributed.sum_float(total, device) / max(count, 1)
 
 
 def train(
@@ -89,11 +93,26 @@ def train(
     With `config.resume` it continues from the latest checkpoint (if any) exactly as if never stopped. Every
     step's record (step, loss, lr, grad_norm, tokens_per_s, valid/<name> when evaluated) goes to the JSONL
     file and to `on_step`; the last record is returned.
+
+    Under torchrun with several processes (see hephaestus.train.distributed) the model is sharded with FSDP2,
+    every rank trains on its share of each batch and gets the same records, and rank 0 alone prints and writes.
     """
-    out = Path(config.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    model.to(device).train()
+    with distributed.session(config.device) as device:
+        return _train(model, data, config, device, valid, on_step)
+
+
+def _train(
+    model: PreTrainedModel,
+    data: PackedDataset,
+    config: TrainConfig,
+    device: torch.device,
+    valid: Mapping[str, PackedDataset] | None,
+    on_step: Callable[[dict[str, Any]], None] | None,
+) -> dict[str, Any]:
+    out, main = Path(config.out_dir), distributed.is_main()
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+    model = distributed.shard(model.to(device).train(), device)
     torch.manual_seed(config.seed)
     decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
@@ -102,16 +121,15 @@ def train(
     schedule = config.schedule_fn()
     batches = Batches(data, config.batch_size, config.seed, config.shuffle)
     metrics, step = out / "metrics.jsonl", 0
-    checkpoint = latest_checkpoint(out / "checkpoints") if config.resume else None
-    if checkpoint is not None:
-        state = load_checkpoint(checkpoint)
+    state = distributed.resume_state(out / "checkpoints") if config.resume else None
+    if state is not None:
         if state["schedule"] != dataclasses.asdict(schedule):
-            raise ValueError(f"cannot resume {checkpoint}: schedule {state['schedule']} != {schedule}")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
+            raise ValueError(f"cannot resume {state['path']}: schedule {state['schedule']} != {schedule}")
+        distributed.load_state(model, optimizer, state)
         batches.load_state_dict(state["data"])
         step = state["step"]
-    _keep_records(metrics, step)
+    if main:
+        _keep_records(metrics, step)
     forward = torch.compile(model) if config.compile else model
     record: dict[str, Any] = {}
     while step < config.steps:
@@ -124,7 +142,7 @@ def train(
         loss = torch.zeros((), device=device)
         for batch in micro:
             with _autocast(device):
-                part = token_loss(forward, _to(batch, device), config.document_masking)
+                part = token_loss(forward, _to(distributed.local_rows(batch), device), config.document_masking)
             (part / targets).backward()
             loss += part.detach()
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip or math.inf)
@@ -132,21 +150,24 @@ def train(
         optimizer.zero_grad(set_to_none=True)
         step += 1
         tokens = sum(b["input_ids"].numel() for b in micro)
-        record = {"step": step, "loss": loss.item() / targets, "lr": lr, "grad_norm": grad_norm.item(),
-                  "tokens_per_s": tokens / (time.perf_counter() - started)}
+        record = {"step": step, "loss": distributed.all_sum(loss).item() / targets, "lr": lr,
+                  "grad_norm": grad_norm.item(), "tokens_per_s": tokens / (time.perf_counter() - started)}
         if valid and (step == config.steps or (config.eval_every and step % config.eval_every == 0)):
             record.update({f"valid/{name}": evaluate(forward, ds, config, device) for name, ds in valid.items()})
-        with metrics.open("a") as file:
-            file.write(json.dumps(record) + "\n")
-        if step % max(config.log_every, 1) == 0 or step == config.steps:
-            print(_progress(record, config.steps), flush=True)
+        if main:
+            with metrics.open("a") as file:
+                file.write(json.dumps(record) + "\n")
+            if step % max(config.log_every, 1) == 0 or step == config.steps:
+                print(_progress(record, config.steps), flush=True)
         if config.checkpoint_every and step % config.checkpoint_every == 0:
-            state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                     "schedule": dataclasses.asdict(schedule), "data": batches.state_dict()}
-            save_checkpoint(out / "checkpoints", step, state, config.keep_checkpoints)
+            weights, moments = distributed.full_state(model, optimizer)  # gathered to rank 0 when sharded
+            if main:
+                state = {"model": weights, "optimizer": moments, "schedule": dataclasses.asdict(schedule),
+                         "data": batches.state_dict()}
+                save_checkpoint(out / "checkpoints", step, state, config.keep_checkpoints)
         if on_step is not None:
             on_step(record)
-    model.save_pretrained(out / "final")
+    distributed.save_pretrained(model, out / "final")
     return record
 
 

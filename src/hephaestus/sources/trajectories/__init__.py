@@ -22,6 +22,7 @@ from hephaestus.sources.trajectories import (
     apibench,
     bfcl,
     glaive,
+    nestful,
     openai,
     openfunctions,
     react,
@@ -31,6 +32,7 @@ from hephaestus.sources.trajectories import (
     xlam,
 )
 from hephaestus.sources.trajectories.common import Context, Format, FormatError
+from hephaestus.sources.trajectories.jsonarray import iter_json_array
 
 # Detection order: formats recognised by distinctive keys first, the generic chat shapes
 # (ShareGPT `conversations`, OpenAI `messages`) next, ReAct prompt files (an object of strings) last.
@@ -41,6 +43,7 @@ FORMATS: dict[str, Format] = {
     "xlam": Format(xlam.detect, xlam.normalise),
     "toolalpaca": Format(toolalpaca.detect, toolalpaca.normalise, toolalpaca.split),
     "apibench": Format(apibench.detect, apibench.normalise),
+    "nestful": Format(nestful.detect, nestful.normalise),
     "glaive": Format(glaive.detect, glaive.normalise),
     "sharegpt": Format(sharegpt.detect, sharegpt.normalise),
     "openai": Format(openai.detect, openai.normalise),
@@ -96,7 +99,19 @@ def _parsed(task: ShardTask) -> Iterator[tuple[Location, Any] | Rejected]:
         name = name.removesuffix(suffix)
     if name.endswith((".jsonl", ".ndjson")):
         return iter_jsonl(task.path, task.start, task.end)
-    return iter_json_document(task.path)
+    return _json_items(task.path)
+
+
+def _json_items(path: str) -> Iterator[tuple[Location, Any] | Rejected]:
+    """A JSON document's items; a top-level array too big to read whole is read element by element."""
+    items = iter_json_document(path)
+    first = next(items, None)
+    if isinstance(first, Rejected) and first.reason == "too_large":
+        yield from iter_json_array(path)
+        return
+    if first is not None:
+        yield first
+    yield from items
 
 
 def _read_item(name: str, value: Any, where: Location, context: Context) -> Iterator[Item]:

@@ -1,0 +1,65 @@
+"""Side-by-side comparison of every evaluated checkpoint in WS/eval: JSON, a markdown table and the console."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from hephaestus.workspace import write_json_atomic
+
+
+def comparison_rows(eval_dir: Path) -> tuple[list[str], list[dict[str, Any]]]:
+    """Column names and one row per label: BFCL accuracy overall and per category, losses, retention."""
+    rows: list[dict[str, Any]] = []
+    categories: dict[str, None] = {}  # insertion-ordered sets of column names
+    losses: dict[str, None] = {}
+    for path in sorted(eval_dir.glob("*/results.json")):
+        results = json.loads(path.read_text())
+        row: dict[str, Any] = {"label": results["label"]}
+        bfcl = results.get("bfcl")
+        if bfcl:
+            row["bfcl overall"] = bfcl["summary"]["micro_accuracy"]
+            for category, scores in bfcl["categories"].items():
+                row[f"bfcl {category}"] = scores["accuracy"]
+                categories[f"bfcl {category}"] = None
+        for name, loss in (results.get("bench_loss") or {}).items():
+            row[f"loss {name}"] = loss["nll"]
+            losses[f"loss {name}"] = None
+        if results.get("retention"):
+            row["retention ppl"] = results["retention"]["perplexity"]
+        rows.append(row)
+    columns = ["label"]
+    columns += ["bfcl overall"] * any("bfcl overall" in r for r in rows) + list(categories) + list(losses)
+    columns += ["retention ppl"] * any("retention ppl" in r for r in rows)
+    return columns, rows
+
+
+def _cell(value: Any, column: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, float):
+        return f"{100 * value:.1f}%" if column.startswith("bfcl") else f"{value:.3f}"
+    return str(value)
+
+
+def write_comparison(eval_dir: Path, console: Console | None = None) -> dict[str, Any]:
+    """Write comparison.json and comparison.md under `eval_dir`; print the table; return the JSON."""
+    columns, rows = comparison_rows(eval_dir)
+    table = {"columns": columns, "rows": rows}
+    write_json_atomic(eval_dir / "comparison.json", table)
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(_cell(row.get(c), c) for c in columns) + " |" for row in rows]
+    (eval_dir / "comparison.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if console is not None and rows:
+        shown = Table(title="evaluation (BFCL accuracy, NLL per token, perplexity)")
+        for column in columns:
+            shown.add_column(column, justify="left" if column == "label" else "right")
+        for row in rows:
+            shown.add_row(*(_cell(row.get(c), c) for c in columns))
+        console.print(shown)
+    return table
