@@ -208,6 +208,11 @@ def eval_(
     bfcl: Annotated[bool, typer.Option(help="Generate and score BFCL answers.")] = True,
     bench_loss: Annotated[bool, typer.Option(help="NLL of BFCL answers and held-out agent data.")] = True,
     retention: Annotated[bool, typer.Option(help="Perplexity on held-out general text.")] = True,
+    lm_eval_task: Annotated[list[str] | None, typer.Option(
+        help="An lm-evaluation-harness task (repeatable; needs the lm-eval extra and the task's data on disk).")]
+    = None,
+    lm_eval_include: Annotated[list[Path] | None, typer.Option(help="A folder of lm-eval task YAML files.")] = None,
+    lm_eval_limit: Annotated[int | None, typer.Option(min=1, help="Examples per lm-eval task.")] = None,
     restart: RestartOption = False,
 ) -> None:
     """Evaluate checkpoints: benchmark loss, BFCL accuracy (official AST checker) and retention perplexity."""
@@ -218,7 +223,8 @@ def eval_(
     try:
         config = EvalConfig(categories=category or list(EvalConfig().categories), limit=limit, shots=shots,
                             batch_size=batch_size, max_new_tokens=max_new_tokens, bfcl=bfcl, bench_loss=bench_loss,
-                            retention=retention)
+                            retention=retention, lm_eval_tasks=lm_eval_task or [],
+                            lm_eval_include=[str(p) for p in lm_eval_include or []], lm_eval_limit=lm_eval_limit)
         ws = Workspace(workspace)
         targets = find_targets(ws, [str(m) for m in model or []], label, chat)
         evaluate(ws, config.settings(), targets, restart=restart, console=console)

@@ -171,6 +171,9 @@ class EvalConfig(Strict):
     bfcl: bool = True
     retention: bool = True
     valid_batches: int = Field(default=50, ge=0)
+    lm_eval_tasks: list[str] = Field(default_factory=list)
+    lm_eval_include: list[str] = Field(default_factory=list)
+    lm_eval_limit: int | None = Field(default=None, ge=1)
 
     @field_validator("categories")
     @classmethod
@@ -183,6 +186,7 @@ class EvalConfig(Strict):
     def settings(self) -> EvalSettings:
         values = self.model_dump(exclude={"models"})
         values["categories"] = tuple(self.categories)
+        values["lm_eval_tasks"], values["lm_eval_include"] = tuple(self.lm_eval_tasks), tuple(self.lm_eval_include)
         return EvalSettings(**values)
 
 

@@ -12,11 +12,15 @@ from rich.table import Table
 from hephaestus.stats import merge
 from hephaestus.workspace import Workspace
 
+EMPTY = {"records_in": 0, "records_out": 0, "records_rejected": 0, "bytes_in": 0, "bytes_out": 0, "drops": {},
+         "samples": {}, "seconds": 0.0}
+
 
 def stage_progress(workspace: Workspace, stage: str) -> dict[str, Any]:
     """Merged stats of finished shards and of shards still running (flushed while they work)."""
     folder = workspace.stage_dir(stage)
     done = [json.loads(p.read_text()) for p in sorted((folder / "_done").glob("*.json"))]
+    done = [d if "records_in" in d else {**EMPTY, "seconds": d.get("seconds", 0.0)} for d in done]  # no record stats
     running = [_read(p) for p in sorted((folder / "_stats").glob("*.json"))]
     summary_file = folder / "stats.json"
     planned = json.loads(summary_file.read_text()).get("shards_planned") if summary_file.exists() else None

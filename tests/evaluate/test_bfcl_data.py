@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -46,8 +47,8 @@ def test_a_missing_or_incomplete_data_folder_is_named(tmp_path: Path):
     with pytest.raises(FileNotFoundError, match=str(tmp_path / "nowhere")):
         load_bfcl(["simple_python"], data_dir=tmp_path / "nowhere")
     shutil.copy(bfcl_data_dir() / "BFCL_v4_simple_python.json", tmp_path)
-    with pytest.raises(FileNotFoundError, match="possible_answer/BFCL_v4_simple_python.json"):
+    with pytest.raises(FileNotFoundError, match=re.escape("possible_answer/BFCL_v4_simple_python.json")):
         load_bfcl(["simple_python"], data_dir=tmp_path)
     (tmp_path / "BFCL_v4_irrelevance.json").write_text('{"id": "irrelevance_0", "question": [[]]}\nnot json\n')
-    with pytest.raises(ValueError, match="invalid BFCL data: .*line 1.*function"):
+    with pytest.raises(ValueError, match=r"invalid BFCL data: .*line 1.*function"):
         load_bfcl(["irrelevance"], data_dir=tmp_path)

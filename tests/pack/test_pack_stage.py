@@ -6,6 +6,7 @@ import pytest
 from hephaestus.pack.packer import PackedDataset
 from hephaestus.pack.stage import PackSettings, pack
 from hephaestus.pack.tokenizer import load_tokenizer
+from hephaestus.status import stage_progress
 from hephaestus.workspace import Workspace, WorkspaceError
 
 
@@ -24,6 +25,9 @@ def test_pack_writes_every_dataset_with_a_manifest(packed):
     assert len(stage1) == summary["datasets"]["stage1"]["sequences"]
     assert summary["datasets"]["stage1"]["trained_tokens"] == summary["datasets"]["stage1"]["tokens"]
     assert manifest["datasets"]["stage1"]["shuffle"]["sequences"] == len(stage1)
+    progress = stage_progress(ws, "pack")  # what `hephaestus status` shows: documents in and out per dataset
+    assert progress["records_out"] == sum(d["documents"] for d in summary["datasets"].values())
+    assert progress["records_in"] == progress["records_out"] + progress["records_rejected"]
 
 
 def test_instruction_data_trains_only_on_assistant_turns(packed):

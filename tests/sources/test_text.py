@@ -59,3 +59,19 @@ def test_each_value_reads_an_object_of_rows_and_limit_caps_a_file(tmp_path):
     assert len(_read_all(TextSource(str(path), field="extract", each_value=True, limit=3))) == 3
     with pytest.raises(SpecError, match="limit must be"):
         TextSource(str(path), limit="many")
+
+
+def test_a_limited_jsonl_file_is_read_whole_and_capped_exactly(tmp_path, monkeypatch):
+    import functools
+
+    import hephaestus.sources.base as base
+
+    small_splits = functools.partial(base.plan_byte_ranges, min_split=64)  # so this small file would be split
+    monkeypatch.setattr(base, "plan_byte_ranges", small_splits)
+    path = tmp_path / "web.jsonl"
+    path.write_text("".join(json.dumps({"text": f"document number {i} " * 5}) + "\n" for i in range(40)))
+    assert len(TextSource(str(path)).plan(workers=4)) > 1
+    limited = TextSource(str(path), limit=7)
+    assert len(limited.plan(workers=4)) == 1
+    records = _read_all(limited)
+    assert [r["text"].split()[2] for r in records] == [str(i) for i in range(7)]

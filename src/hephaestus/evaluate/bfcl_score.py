@@ -46,8 +46,10 @@ def score_item(item: BfclItem, output: str | None) -> ItemResult:
         calls = parse_calls(output, item.language)
     except CallParseError as error:  # bfcl-eval: output that does not decode holds no call
         return result(None if irrelevance else "parse_error", f"parse_error: {error}", 0)
-    if irrelevance or not calls:
-        return result(("unexpected_call" if calls else None) if irrelevance else "no_call", None, len(calls))
+    if irrelevance:
+        return result("unexpected_call" if calls else None, None, len(calls))
+    if not calls:
+        return result("no_call", None, 0)
     checked = _check(item, calls)
     if checked.get("valid"):
         return result(None, None, len(calls))

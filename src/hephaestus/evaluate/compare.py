@@ -18,6 +18,7 @@ def comparison_rows(eval_dir: Path) -> tuple[list[str], list[dict[str, Any]]]:
     rows: list[dict[str, Any]] = []
     categories: dict[str, None] = {}  # insertion-ordered sets of column names
     losses: dict[str, None] = {}
+    harness: dict[str, None] = {}
     for path in sorted(eval_dir.glob("*/results.json")):
         results = json.loads(path.read_text())
         row: dict[str, Any] = {"label": results["label"]}
@@ -30,12 +31,17 @@ def comparison_rows(eval_dir: Path) -> tuple[list[str], list[dict[str, Any]]]:
         for name, loss in (results.get("bench_loss") or {}).items():
             row[f"loss {name}"] = loss["nll"]
             losses[f"loss {name}"] = None
+        for task, metrics in (results.get("lm_eval") or {}).items():
+            for name, value in metrics.items():
+                if "stderr" not in name:
+                    row[f"lm-eval {task} {name.removesuffix(',none')}"] = value
+                    harness[f"lm-eval {task} {name.removesuffix(',none')}"] = None
         if results.get("retention"):
             row["retention ppl"] = results["retention"]["perplexity"]
         rows.append(row)
     columns = ["label"]
     columns += ["bfcl overall"] * any("bfcl overall" in r for r in rows) + list(categories) + list(losses)
-    columns += ["retention ppl"] * any("retention ppl" in r for r in rows)
+    columns += ["retention ppl"] * any("retention ppl" in r for r in rows) + list(harness)
     return columns, rows
 
 

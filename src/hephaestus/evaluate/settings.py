@@ -22,3 +22,6 @@ class EvalSettings:
     retention: bool = True
     valid_batches: int = 50  # batches of each held-out split scored; 0: all
     device: str | None = None  # default: cuda when available, else cpu
+    lm_eval_tasks: tuple[str, ...] = ()  # lm-evaluation-harness tasks (needs the lm-eval extra and local data)
+    lm_eval_include: tuple[str, ...] = ()  # folders of task YAML files
+    lm_eval_limit: int | None = None  # examples per lm-eval task

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from hephaestus.evaluate.bfcl_data import BfclItem, load_bfcl
 from hephaestus.evaluate.compare import write_comparison
+from hephaestus.evaluate.lm_harness import run_lm_eval
 from hephaestus.evaluate.metrics import bfcl_accuracy, bfcl_bench_loss, split_losses
 from hephaestus.evaluate.models import EvalTarget, load_checkpoint
 from hephaestus.evaluate.settings import AGENT_KINDS, RETENTION_KIND, EvalSettings
@@ -66,6 +67,11 @@ def evaluate_one(workspace: Workspace, settings: EvalSettings, target: EvalTarge
     if settings.bfcl:
         out = workspace.stage_dir("eval") / target.label / "items.jsonl"
         results["bfcl"] = bfcl_accuracy(model, tokenizer, items, settings, style, device, out, console)
+    if settings.lm_eval_tasks:
+        console.print(f"eval: lm-evaluation-harness: {', '.join(settings.lm_eval_tasks)}", highlight=False)
+        results["lm_eval"] = run_lm_eval(target, settings.lm_eval_tasks, include=settings.lm_eval_include,
+                                         batch_size=settings.batch_size, limit=settings.lm_eval_limit,
+                                         device=str(device))
     if settings.retention and RETENTION_KIND in valid:
         results["retention"] = {"dataset": f"valid/{RETENTION_KIND}", **valid[RETENTION_KIND]}
     elif settings.retention:

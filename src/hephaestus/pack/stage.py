@@ -89,6 +89,7 @@ def pack(workspace: Workspace, settings: PackSettings, *, restart: bool = False,
 
 def _pack_dataset(folder: Path, stage_dir: Path, name: str, tokenizer: TokenizerHandle, settings: PackSettings,
                   sources: dict[str, int]) -> dict[str, Any]:
+    started = time.monotonic()
     final = stage_dir / name
     raw = stage_dir / "_raw" / name if settings.shuffle and not name.startswith("valid/") else final
     for leftover in (raw, final):
@@ -110,7 +111,12 @@ def _pack_dataset(folder: Path, stage_dir: Path, name: str, tokenizer: Tokenizer
     if settings.megatron:
         counts["megatron"] = write_megatron(final, final / "megatron")
     write_json_atomic(final / "sources.json", {"ids": sources, "tokens": dict(tokens_by_source)})
-    return {**counts, "tokens_by_source": dict(tokens_by_source)}
+    empty = counts["empty_documents"]
+    stats = {"records_in": counts["documents"] + empty, "records_out": counts["documents"], "records_rejected": empty,
+             "drops": {"empty_document": empty} if empty else {}, "samples": {}, "bytes_in": 0,
+             "bytes_out": sum(p.stat().st_size for p in final.rglob("*") if p.is_file()),
+             "seconds": round(time.monotonic() - started, 3)}  # the shape `hephaestus status` sums
+    return {**counts, **stats, "tokens_by_source": dict(tokens_by_source)}
 
 
 def _tokenise(rows: list[dict[str, Any]], tokenizer: TokenizerHandle, name: str,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -71,13 +72,20 @@ class FileSource(Source):
     extensions: ClassVar[tuple[str, ...]] = ()
     splittable: ClassVar[bool] = False  # True: JSONL-like files may be split into byte ranges
 
+    def __init__(self, arg: str, **options: Any) -> None:
+        super().__init__(arg, **options)
+        limit = options.get("limit")  # at most this many items (records or rejections) from each file
+        if limit is not None and (not str(limit).isdigit() or int(limit) < 1):
+            raise SpecError(f"{self.name}: limit must be a positive whole number, not {limit!r}")
+        self.limit = int(limit) if limit is not None else None
+
     def files(self) -> list[str]:
         return expand_paths(self.arg, self.extensions)
 
     def plan(self, workers: int) -> list[ShardTask]:
         tasks: list[ShardTask] = []
-        for path in self.files():
-            if self.splittable and not is_compressed(path) and _is_jsonl_name(path):
+        for path in self.files():  # a file read with a limit stays whole, so that the limit is exact
+            if self.splittable and self.limit is None and not is_compressed(path) and _is_jsonl_name(path):
                 tasks += plan_byte_ranges(self.name, path, workers)
             else:
                 tasks.append(ShardTask(self.name, path))
@@ -88,7 +96,8 @@ class FileSource(Source):
         if fs.isdir(path):
             yield Rejected("not_a_file", Location(task.path), "is a directory, expected a file")
             return
-        yield from self.read_file(task)
+        items = self.read_file(task)
+        yield from items if self.limit is None else itertools.islice(items, self.limit)
 
     @abstractmethod
     def read_file(self, task: ShardTask) -> Iterator[Item]:

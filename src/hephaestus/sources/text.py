@@ -3,13 +3,12 @@
 Options: `field` (the text field of JSON/Parquet rows, default "text"), `name` (the record source,
 default `text:<file stem>`, e.g. `web:c4-sample`), `split` for plain text: `file` (one document per
 file, the default), `paragraph` (blank-line separated) or `line`; `each_value` (a JSON file holding
-one object whose values are the rows, e.g. `{title: {title, extract}}`); `limit` (at most this many
-records from each shard, i.e. from each file unless a big JSONL file is split into byte ranges).
+one object whose values are the rows, e.g. `{title: {title, extract}}`). Like every file source it also
+takes `limit`: at most this many items from each file (a limited file is read whole, not split).
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 from collections.abc import Iterator
@@ -45,15 +44,11 @@ class TextSource(FileSource):
             raise SpecError(f"text: split must be file, paragraph or line, not {options['split']!r}")
         self.field = str(options.get("field", "text"))
         self.each_value = bool(options.get("each_value", False))
-        limit = options.get("limit")
-        if limit is not None and (not str(limit).isdigit() or int(limit) < 1):
-            raise SpecError(f"text: limit must be a positive whole number, not {limit!r}")
-        self.limit = int(limit) if limit is not None else None
 
     def plan(self, workers: int) -> list[ShardTask]:
         tasks: list[ShardTask] = []
         for task in super().plan(workers):
-            if task.path.lower().endswith(".parquet"):
+            if task.path.lower().endswith(".parquet") and self.limit is None:
                 groups = row_group_count(task.path)
                 step = max(1, min(ROW_GROUPS_PER_TASK, math.ceil(groups / max(1, workers))))
                 tasks += [ShardTask(self.name, task.path, s, min(s + step, groups)) for s in range(0, groups, step)]
@@ -66,10 +61,6 @@ class TextSource(FileSource):
         return str(self.options.get("name") or f"text:{stem}")
 
     def read_file(self, task: ShardTask) -> Iterator[Item]:
-        items = self._read_all(task)
-        yield from items if self.limit is None else itertools.islice(items, self.limit)
-
-    def _read_all(self, task: ShardTask) -> Iterator[Item]:
         lower = task.path.lower()
         for suffix in (".gz", ".zst", ".bz2", ".xz"):
             lower = lower.removesuffix(suffix)
