@@ -56,4 +56,4 @@ def run_recipe(recipe: Recipe, workspace: Workspace, *, workers: int, restart: b
     if recipe.report:
         from hephaestus.report.html import build_report
 
-        console.print(f"report: {build_report(workspace)}", highlight=False)
+        console.print(f"report: {build_report(workspace, title=recipe.name)}", highlight=False)

@@ -25,6 +25,8 @@ def test_rows_per_label_with_the_union_of_columns(tmp_path):
     assert base == {"label": "base", "loss bfcl/simple_python": 2.5, "retention ppl": 12.0}
     assert tuned["bfcl overall"] == 0.4 and tuned["lm-eval hellaswag acc"] == 0.3
     markdown = (tmp_path / "comparison.md").read_text().splitlines()
-    assert markdown[2].startswith("| base | – | – | – | 2.500 | 12.000 | – |")
-    assert "| stage3 | 40.0% | 25.0% | 50.0% | 1.250 | 12.500 | 0.300 |" in markdown
+    assert markdown[0] == "| metric | base | stage3 |"
+    assert "| bfcl overall | – | 40.0% |" in markdown and "| bfcl multiple | – | 50.0% |" in markdown
+    assert "| loss bfcl/simple_python | 2.500 | 1.250 |" in markdown
+    assert "| retention ppl | 12.000 | 12.500 |" in markdown and "| lm-eval hellaswag acc | – | 0.300 |" in markdown
     assert json.loads((tmp_path / "comparison.json").read_text()) == table

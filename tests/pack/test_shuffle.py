@@ -45,7 +45,8 @@ def test_shuffle_is_a_permutation_of_whole_sequences(source: Path, tmp_path: Pat
     assert len(before) == stats["sequences"] > 100 and sorted(before) == sorted(after)
     assert sum(a == b for a, b in zip(before, after, strict=True)) < len(before) // 10
     shuffled = PackedDataset(tmp_path / "out")
-    assert shuffled.meta["shuffle"] == {"seed": 1, "buckets": stats["buckets"], "source": str(source)}
+    assert shuffled.meta["shuffle"] == {"seed": 1, "buckets": stats["buckets"], "source": str(source),
+                                        "dropped_untrained": 0}
     assert shuffled.meta["segments"] == stats["segments"] == len(shuffled.docs) and stats["buckets"] > 10
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
@@ -87,3 +88,20 @@ def test_refuses_an_existing_target_and_shuffles_an_empty_pack(source: Path, tmp
     PackWriter(tmp_path / "empty", seq_len=8, vocab_size=10, eos_id=0).close()
     assert shuffle_pack(tmp_path / "empty", tmp_path / "empty-out", seed=0)["sequences"] == 0
     assert len(PackedDataset(tmp_path / "empty-out")) == 0
+
+
+def test_drop_untrained_leaves_out_exactly_the_sequences_with_an_all_zero_mask(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    writer = PackWriter(tmp_path / "chat", seq_len=SEQ_LEN, vocab_size=500, eos_id=0)
+    for i in range(120):  # long untrained stretches (prompts, tool outputs) between short trained answers
+        prompt, answer = int(rng.integers(0, 3 * SEQ_LEN)), int(rng.integers(1, 6))
+        writer.add(rng.integers(1, 500, prompt + answer), np.r_[np.zeros(prompt), np.ones(answer)], source_id=i % 3)
+    writer.close()
+    before, packed = fingerprints(tmp_path / "chat"), PackedDataset(tmp_path / "chat")
+    trained = [fingerprint for i, fingerprint in enumerate(before) if packed.mask[i].any()]
+    stats = shuffle_pack(tmp_path / "chat", tmp_path / "out", seed=0, memory_bytes=20_000, drop_untrained=True)
+    after = PackedDataset(tmp_path / "out")
+    assert 0 < stats["dropped_untrained"] == len(before) - len(trained) and stats["sequences"] == len(after)
+    assert sorted(fingerprints(tmp_path / "out")) == sorted(trained)  # positions and sources travel intact
+    assert all(after.mask[i].any() for i in range(len(after)))
+    assert after.meta["shuffle"]["dropped_untrained"] == stats["dropped_untrained"]

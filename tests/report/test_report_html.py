@@ -37,7 +37,7 @@ EVAL_STAGE3 = {
                    "valid/tool_doc": {"nll": 6.7, "tokens": 4096, "items": 16}},
     "bfcl": {"categories": {"simple_python": {"total": 40, "correct": 3, "accuracy": 0.075,
                                               "failures": {"parse_error": 30, "wrong_args": 7}}},
-             "summary": {"total": 40, "correct": 3, "micro": 0.075, "macro": 0.075}},
+             "summary": {"total": 40, "correct": 3, "micro_accuracy": 0.075, "macro_accuracy": 0.075}},
     "retention": {"dataset": "valid/text", "nll": 7.28, "perplexity": 1450.2, "tokens": 8192},
 }
 EVAL_BASE = {"label": "base", "model": "tiny", "created": "2026-11-30T11:00:00Z",
@@ -45,7 +45,9 @@ EVAL_BASE = {"label": "base", "model": "tiny", "created": "2026-11-30T11:00:00Z"
              "bfcl": {"categories": {"simple_python": {"total": 40, "correct": 0, "accuracy": 0.0,
                                                        "failures": {"parse_error": 40}},
                                      "multiple": {"total": 20, "correct": 1, "accuracy": 0.05, "failures": {}}},
-                      "summary": {"total": 60, "correct": 1, "micro": 1 / 60, "macro": 0.025}}}
+                      "summary": {"total": 60, "correct": 1, "micro_accuracy": 1 / 60, "macro_accuracy": 0.025,
+                                  "non_live_ast": None, "live_ast": 0.125}},
+             "lm_eval": {"hellaswag": {"acc,none": 0.25, "acc_stderr,none": 0.01, "alias": "hellaswag"}}}
 FIT = {"form": "L(r) = a (r - r*)^2 + c", "optimum_agent_share": 0.36, "params": {"a": 4.2, "c": 2.05},
        "points": [[0.1, 2.5], [0.36, 2.05]]}
 
@@ -159,7 +161,9 @@ def test_report_has_every_stage_and_its_numbers(report_ws):
     assert evaluation.index("base") < evaluation.index("stage3")  # labels in natural order
     assert {"7.5% (3/40)", "0.0% (0/40)", "5.0% (1/20)", "1.7% (1/60)", "2.310", "3.140", "1,450.2", "30"} <= set(
         evaluation)
-    assert "BFCL multiple" in evaluation and "retention perplexity (valid/text)" in evaluation
+    assert {"BFCL multiple", "retention perplexity (valid/text)", "BFCL live_ast (group)", "12.5%",
+            "lm-eval hellaswag acc", "0.250"} <= set(evaluation)
+    assert "2.5%" in evaluation and not any("stderr" in cell for cell in evaluation)
     assert {"optimum_agent_share", "0.36", "params.a", "4.2", "[[0.1, 2.5], [0.36, 2.05]]"} <= set(
         _cells(sections["scaling"]))
 

@@ -1,7 +1,7 @@
 """Training on several processes (torchrun, FSDP2 on gloo): it trains, matches one process, and resumes exactly.
 
 Run as a script under torchrun this file is also the worker: `python -m torch.distributed.run --standalone
---nproc-per-node 2 tests/train/test_distributed.py DATA OUT [--resume] [--crash-at STEP]`.
+--nproc-per-node 2 tests/train/test_distributed.py DATA [--train OUT] [--resume OUT] [--crash OUT]`.
 """
 
 from __future__ import annotations
@@ -27,9 +27,13 @@ from hephaestus.train.loop import TrainConfig, train
 from hephaestus.train.model import build_model
 
 # One process and two see the same global batches (batch_size is global), but the two sum their halves' losses
-# and gradients in another order, and torchrun runs each with one OpenMP thread, so float32 results differ in
-# the last bits: about 1e-7 relative per step, amplified by AdamW over 8 steps to well under 1e-5 (measured).
-RTOL, ATOL = 1e-4, 1e-5
+# and gradients in another order (and torchrun runs each with one OpenMP thread), so float32 results differ in
+# the last bits. Measured over these 8 steps: losses and validation losses by at most 1.1e-7 relative, gradient
+# norms by 1.3e-6; we allow 1e-4, still far below the 1e-2 a loss moves per step. Parameters: AdamW divides by
+# sqrt(v), so elements whose gradients are ~0 can differ by a large *relative* amount; what matters is that the
+# runs differ by far less than training moved them: measured 2.6e-5 of |trained - initial| per tensor, allowed
+# 1e-3.
+RTOL, ATOL, MOVED = 1e-4, 0.0, 1e-3
 
 
 class Crash(Exception):
@@ -59,7 +63,22 @@ def run(data: Path, out: Path, resume: bool = False, crash_at: int = 0) -> torch
 def torchrun(*args: str, processes: int = 2) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_PORT")}
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}", *args]
-    return subprocess.run(command, env={**env, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=300)
+    return subprocess.run(command, env={**env, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=180)
+
+
+def succeeded(process: subprocess.CompletedProcess) -> bool:
+    """Whether torchrun and its workers exited 0; if not, print their tracebacks for pytest to show."""
+    if process.returncode:
+        print("\n".join(line for line in process.stderr.splitlines() if line.startswith("[rank")))
+        print(process.stderr[-3000:])
+    return process.returncode == 0
+
+
+def assert_same_training(trained: torch.nn.Module, expected: torch.nn.Module) -> None:
+    """`trained` is `expected` up to a small fraction of how far training moved each tensor from the init."""
+    init = build_model("tiny", vocab_size=64, max_positions=32, seed=0)
+    for (name, a), b, c in zip(trained.named_parameters(), expected.parameters(), init.parameters(), strict=True):
+        assert (a - b).norm() <= MOVED * (b - c).norm(), name
 
 
 def records(out: Path) -> list[dict]:
@@ -78,10 +97,12 @@ def data(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_two_processes_train_like_one_and_resume_exactly(data: Path, tmp_path: Path) -> None:
     worker = str(Path(__file__).resolve())
-    straight = torchrun(worker, str(data), str(tmp_path / "two"))
-    assert straight.returncode == 0, straight.stderr
+    # one launch (imports cost seconds) runs a whole training, then one that crashes after step 5
+    first = torchrun(worker, str(data), "--train", str(tmp_path / "two"), "--crash", str(tmp_path / "crashed"))
+    assert first.returncode != 0 and "Crash" in first.stderr, first.stderr[-3000:]
     one = run(data, tmp_path / "one")
     single, double = records(tmp_path / "one"), records(tmp_path / "two")
 
@@ -93,17 +114,17 @@ def test_two_processes_train_like_one_and_resume_exactly(data: Path, tmp_path: P
         expected = [v for v in column(single, key) if v is not None]
         actual = [v for v in column(double, key) if v is not None]
         torch.testing.assert_close(actual, expected, rtol=RTOL, atol=ATOL, msg=key)
-    assert sum(line.startswith("step ") for line in straight.stdout.splitlines()) == 2  # steps 4 and 8, rank 0
+    progress = [line.split()[1] for line in first.stdout.splitlines() if line.startswith("step ")]
+    assert progress == ["4/8", "8/8", "4/8"]  # rank 0 alone prints, the crashed run up to step 5
     final = AutoModelForCausalLM.from_pretrained(tmp_path / "two" / "final", local_files_only=True)
-    for (name, a), b in zip(final.named_parameters(), one.parameters(), strict=True):
-        torch.testing.assert_close(a, b, rtol=RTOL, atol=ATOL, msg=name)
+    assert_same_training(final, one)
 
-    crashed = torchrun(worker, str(data), str(tmp_path / "crashed"), "--crash-at", "5")
-    assert crashed.returncode != 0 and "Crash" in crashed.stderr
     assert latest_checkpoint(tmp_path / "crashed" / "checkpoints").name == "step_000000003.pt"
+    assert records(tmp_path / "crashed") == [{**r, "tokens_per_s": c["tokens_per_s"]}  # a second run, same process
+                                             for r, c in zip(double[:5], records(tmp_path / "crashed"), strict=True)]
     shutil.copytree(tmp_path / "crashed", tmp_path / "crossed")  # the same checkpoint, resumed on one process
-    resumed = torchrun(worker, str(data), str(tmp_path / "crashed"), "--resume")
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    resumed = torchrun(worker, str(data), "--resume", str(tmp_path / "crashed"))
+    assert succeeded(resumed)
     again = records(tmp_path / "crashed")
     for key in ("step", "loss", "lr", "grad_norm", "valid/held"):
         assert column(again, key) == column(double, key), key
@@ -116,10 +137,10 @@ def test_two_processes_train_like_one_and_resume_exactly(data: Path, tmp_path: P
         expected = [v for v in column(single, key) if v is not None]
         actual = [v for v in column(records(tmp_path / "crossed"), key) if v is not None]
         torch.testing.assert_close(actual, expected, rtol=RTOL, atol=ATOL, msg=key)
-    for a, b in zip(crossed.parameters(), one.parameters(), strict=True):
-        torch.testing.assert_close(a, b, rtol=RTOL, atol=ATOL)
+    assert_same_training(crossed, one)
 
 
+@pytest.mark.slow
 def test_the_cli_trains_a_stage_on_two_processes(packed_ws, tmp_path: Path) -> None:
     ws, _ = packed_ws
     config = tmp_path / "train.yaml"
@@ -127,7 +148,7 @@ def test_the_cli_trains_a_stage_on_two_processes(packed_ws, tmp_path: Path) -> N
                       "  stages:\n    1: {steps: 2, lr: 0.001, warmup_steps: 1}\n")
     done = torchrun("-m", "hephaestus.cli", "train", "-w", str(ws.root), "--stage", "1", "--config", str(config),
                     "--restart")
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert succeeded(done)
     output = done.stdout + done.stderr
     assert output.count("train: stage 1 done") == 1 and output.count("step 2/2") == 1  # rank 0 alone prints
     out = ws.stage_dir("train") / "stage1"
@@ -170,9 +191,12 @@ def test_optimizer_state_by_name_and_by_index_round_trip() -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="One torchrun worker of test_distributed.")
-    parser.add_argument("data", type=Path)
-    parser.add_argument("out", type=Path)
-    parser.add_argument("--resume", action="store_true")
-    parser.add_argument("--crash-at", type=int, default=0)
+    parser.add_argument("data", type=Path, help="folder with the train and valid packs")
+    parser.add_argument("--train", type=Path, help="train from scratch into this folder")
+    parser.add_argument("--resume", type=Path, help="then resume the run in this folder")
+    parser.add_argument("--crash", type=Path, help="then train into this folder, raising Crash after step 5")
     arguments = parser.parse_args()
-    run(arguments.data, arguments.out, arguments.resume, arguments.crash_at)
+    jobs = [(arguments.train, False, 0), (arguments.resume, True, 0), (arguments.crash, False, 5)]
+    for out, resume, crash_at in jobs:
+        if out is not None:
+            run(arguments.data, out, resume, crash_at)

@@ -19,6 +19,7 @@ from typing import Any
 
 from hephaestus.evaluate.bfcl_data import IRRELEVANCE_CATEGORIES, BfclItem
 from hephaestus.evaluate.bfcl_parse import CallParseError, parse_calls
+from hephaestus.workspace import atomic_path
 
 CHECKER_MODEL = "gorilla-openfunctions-v2"  # a model name the checker knows that keeps dots in function names
 
@@ -128,8 +129,10 @@ def _bfcl_groups(categories: Mapping[str, Mapping[str, Any]]) -> dict[str, float
 
 
 def write_item_results(items: Iterable[Mapping[str, Any]], path: str | Path) -> Path:
-    """Per-item results (the "items" of score_bfcl) as JSON lines."""
+    """Per-item results (the "items" of score_bfcl, with anything added to them) as JSON lines, atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(dict(item), ensure_ascii=False) + "\n" for item in items), encoding="utf-8")
+    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8") as handle:
+        for item in items:
+            handle.write(json.dumps(dict(item), ensure_ascii=False) + "\n")
     return path

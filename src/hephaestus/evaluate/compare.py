@@ -54,18 +54,22 @@ def _cell(value: Any, column: str) -> str:
 
 
 def write_comparison(eval_dir: Path, console: Console | None = None) -> dict[str, Any]:
-    """Write comparison.json and comparison.md under `eval_dir`; print the table; return the JSON."""
+    """Write comparison.json and comparison.md (one row per metric, one column per label) under `eval_dir`;
+    print the same table; return the JSON (one row per label)."""
     columns, rows = comparison_rows(eval_dir)
     table = {"columns": columns, "rows": rows}
     write_json_atomic(eval_dir / "comparison.json", table)
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(_cell(row.get(c), c) for c in columns) + " |" for row in rows]
+    labels = [row["label"] for row in rows]
+    metrics = [[metric, *(_cell(row.get(metric), metric) for row in rows)] for metric in columns[1:]]
+    lines = ["| metric | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(labels)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in metrics]
     (eval_dir / "comparison.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     if console is not None and rows:
-        shown = Table(title="evaluation (BFCL accuracy, NLL per token, perplexity)")
-        for column in columns:
-            shown.add_column(column, justify="left" if column == "label" else "right")
-        for row in rows:
-            shown.add_row(*(_cell(row.get(c), c) for c in columns))
+        shown = Table(title="evaluation: BFCL accuracy, NLL per token (loss), perplexity")
+        shown.add_column("metric", no_wrap=True)
+        for label in labels:
+            shown.add_column(label, justify="right")
+        for cells in metrics:
+            shown.add_row(*cells)
         console.print(shown)
     return table

@@ -14,13 +14,13 @@ from transformers import PreTrainedModel
 
 from hephaestus.evaluate.bfcl_data import BfclItem
 from hephaestus.evaluate.bfcl_prompt import pick_shots, reference_answer, render_prompt
-from hephaestus.evaluate.bfcl_score import score_bfcl
+from hephaestus.evaluate.bfcl_score import score_bfcl, write_item_results
 from hephaestus.evaluate.generate import generate
 from hephaestus.evaluate.models import max_positions
 from hephaestus.evaluate.nll import answer_loss, pack_loss
 from hephaestus.pack.packer import PackedDataset
 from hephaestus.pack.tokenizer import TokenizerHandle
-from hephaestus.workspace import Workspace, atomic_path
+from hephaestus.workspace import Workspace
 
 if TYPE_CHECKING:
     from hephaestus.evaluate.settings import EvalSettings
@@ -78,11 +78,8 @@ def bfcl_accuracy(model: PreTrainedModel, tokenizer: TokenizerHandle, items: lis
     console.print(f"eval: BFCL: generating {len(prompts):,} answers (greedy, ≤ {settings.max_new_tokens} tokens)",
                   highlight=False)
     texts = generate(model, tokenizer, prompts, batch_size=settings.batch_size,
-                     max_new_tokens=settings.max_new_tokens)
+                     max_new_tokens=settings.max_new_tokens, console=console)
     scored = score_bfcl(items, {item.id: text for item, text in zip(items, texts, strict=True)})
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out) as tmp, tmp.open("w", encoding="utf-8") as handle:
-        for text, result in zip(texts, scored["items"], strict=True):
-            handle.write(json.dumps({**result, "output": text}, ensure_ascii=False) + "\n")
+    write_item_results(({**result, "output": text} for result, text in zip(scored["items"], texts, strict=True)), out)
     return {"categories": scored["categories"], "summary": scored["summary"], "style": style,
             "shots": settings.shots if style == "base" else 0}

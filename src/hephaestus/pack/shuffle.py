@@ -26,8 +26,11 @@ from hephaestus.pack.packer import PackedDataset
 from hephaestus.workspace import write_json_atomic
 
 
-def shuffle_pack(source: str | Path, target: str | Path, seed: int, memory_bytes: int = 1 << 30) -> dict[str, int]:
-    """Write the sequences of pack `source` in a seeded random order to the new pack folder `target`."""
+def shuffle_pack(source: str | Path, target: str | Path, seed: int, memory_bytes: int = 1 << 30,
+                 drop_untrained: bool = False) -> dict[str, int]:
+    """Write the sequences of pack `source` in a seeded random order to the new pack folder `target`;
+    with `drop_untrained`, leave out sequences whose loss mask is all zero (instruction data: only prompts or
+    tool outputs), which would cost a forward pass and teach nothing."""
     pack, target = PackedDataset(source), Path(target)
     if target.exists():
         raise FileExistsError(f"{target} exists: shuffle into a new folder")
@@ -39,44 +42,56 @@ def shuffle_pack(source: str | Path, target: str | Path, seed: int, memory_bytes
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     tmp.mkdir(parents=True)
     try:
-        sizes, segments = _deal(pack, tmp / "buckets", record, buckets * max(1, capacity // buckets), rng, buckets)
+        chunk = buckets * max(1, capacity // buckets // (2 if drop_untrained else 1))
+        sizes, segments = _deal(pack, tmp / "buckets", record, chunk, rng, buckets, drop_untrained)
         _collect(pack.seq_len, tmp, record, buckets, segments, rng)
         (tmp / "buckets").rmdir()
-        shuffled = {"seed": seed, "buckets": buckets, "source": str(source)}
-        write_json_atomic(tmp / "pack.json", {**pack.meta, "segments": segments, "shuffle": shuffled})
+        kept = int(sizes.sum())
+        shuffled = {"seed": seed, "buckets": buckets, "source": str(source), "dropped_untrained": len(pack) - kept}
+        write_json_atomic(tmp / "pack.json", {**pack.meta, "sequences": kept, "segments": segments,
+                                              "shuffle": shuffled})
         os.replace(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    stats = {"sequences": len(pack), "segments": segments, "buckets": buckets, "bucket_capacity": capacity}
+    stats = {"sequences": kept, "dropped_untrained": len(pack) - kept, "segments": segments, "buckets": buckets,
+             "bucket_capacity": capacity}
     return {**stats, "largest_bucket": int(sizes.max(initial=0))}
 
 
 def _deal(
-    pack: PackedDataset, folder: Path, record: np.dtype, chunk: int, rng: np.random.Generator, buckets: int
+    pack: PackedDataset, folder: Path, record: np.dtype, chunk: int, rng: np.random.Generator, buckets: int,
+    drop_untrained: bool = False,
 ) -> tuple[np.ndarray, int]:
-    """Pass 1: append each sequence, with its segments, to a random bucket; return bucket sizes and segment count.
-
-    `chunk` is a multiple of `buckets` and every chunk is dealt evenly, so no bucket exceeds ceil(len / buckets).
+    """Pass 1: append each (kept) sequence, with its segments, to a random bucket; return bucket sizes and the
+    segment count. `chunk` is a multiple of `buckets` and every chunk is dealt evenly, so no bucket exceeds
+    ceil(len / buckets).
     """
     folder.mkdir()
     sizes = np.zeros(buckets, np.int64)
     segment_count = 0
     for start in range(0, len(pack), chunk):
         stop = min(start + chunk, len(pack))
-        records = np.empty(stop - start, record)
-        records["tokens"], records["mask"] = pack.tokens[start:stop], pack.mask[start:stop]
+        keep = pack.mask[start:stop].any(axis=1) if drop_untrained else np.ones(stop - start, bool)
+        rows_kept = np.flatnonzero(keep)
+        records = np.empty(rows_kept.size, record)
+        if drop_untrained:  # fancy indexing copies: such chunks are half as long (see shuffle_pack)
+            records["tokens"], records["mask"] = pack.tokens[start:stop][rows_kept], pack.mask[start:stop][rows_kept]
+        else:
+            records["tokens"], records["mask"] = pack.tokens[start:stop], pack.mask[start:stop]
         sequence, offset, source = pack.segments(start, stop)
-        records["segments"] = np.bincount(sequence - start, minlength=stop - start)
-        bucket = (np.arange(stop - start) % buckets)[rng.permutation(stop - start)]
-        segments = np.stack([offset, source], axis=1).astype(np.int32)
-        for suffix, rows, of_row in ((".rec", records, bucket), (".seg", segments, bucket[sequence - start])):
+        kept_segment = keep[sequence - start]
+        local = (np.cumsum(keep) - 1)[sequence[kept_segment] - start]  # each kept segment's row in `records`
+        records["segments"] = np.bincount(local, minlength=rows_kept.size)
+        bucket = (np.arange(rows_kept.size) % buckets)[rng.permutation(rows_kept.size)]
+        segments = np.stack([offset[kept_segment], source[kept_segment]], axis=1).astype(np.int32)
+        for suffix, rows, of_row in ((".rec", records, bucket), (".seg", segments, bucket[local])):
             order = np.argsort(of_row, kind="stable")
             edges = np.r_[0, np.cumsum(np.bincount(of_row, minlength=buckets))]
             for k in range(buckets):
                 with open(folder / f"{k}{suffix}", "ab") as file:
                     rows[order[edges[k] : edges[k + 1]]].tofile(file)
         sizes += np.bincount(bucket, minlength=buckets)
-        segment_count += len(sequence)
+        segment_count += len(local)
         del records  # before the next chunk is allocated
     return sizes, segment_count
 

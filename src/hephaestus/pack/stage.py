@@ -106,7 +106,9 @@ def _pack_dataset(folder: Path, stage_dir: Path, name: str, tokenizer: Tokenizer
                 tokens_by_source[row["source"]] += len(ids) + 1
     counts = writer.close()
     if raw != final:
-        counts["shuffle"] = shuffle_pack(raw, final, settings.seed, settings.shuffle_memory_bytes)
+        counts["shuffle"] = shuffle_pack(raw, final, settings.seed, settings.shuffle_memory_bytes,
+                                         drop_untrained=name == INSTRUCTION_DATASET)
+        counts["sequences"] = counts["shuffle"]["sequences"]
         shutil.rmtree(raw)
     if settings.megatron:
         counts["megatron"] = write_megatron(final, final / "megatron")

@@ -22,7 +22,8 @@ def _example(samples: dict[str, list[str]], reason: str) -> str:
 def pipeline_section(ws: Workspace) -> Section | None:
     """Records and bytes in and out of each record stage (as `hephaestus status` shows them)."""
     rows, drops = [], []
-    for stage in (s for s in RECORD_STAGES if (ws.stage_dir(s) / "run.json").exists()):
+    stages = [s for s in RECORD_STAGES if (ws.stage_dir(s) / "run.json").exists()]
+    for stage in stages:
         p = stage_progress(ws, stage)
         planned = p["shards_planned"] if p["shards_planned"] is not None else "?"
         kept = p["records_out"] / p["records_in"] if p["records_in"] else None
@@ -33,7 +34,7 @@ def pipeline_section(ws: Workspace) -> Section | None:
             drops += [[stage, reason, count(n), _example(p["samples"], reason)] for reason, n in p["drops"].items()]
     if not rows:
         return None
-    section = Section("pipeline", "Records through the stages", sources=[f"{s}/_done/" for s in RECORD_STAGES])
+    section = Section("pipeline", "Records through the stages", sources=[f"{s}/_done/" for s in stages])
     section.tables.append(Table(["stage", "shards", "records in", "records out", "rejected", "kept", "MB in",
                                  "MB out", "task s"], rows, "Per stage, from the shards' done markers."))
     if drops:
@@ -48,9 +49,9 @@ def curation_section(ws: Workspace) -> Section | None:
         return None
     settings = ((read_json(ws.stage_dir("curate") / "run.json") or {}).get("config") or {}).get("settings") or {}
     section = Section("curation", "Curation", sources=["curate/stats.json", "curate/run.json"])
-    total = stats["records_in"]
-    section.text.append(f"{count(total)} records in, {count(stats['records_out'])} out, "
-                        f"{count(stats['records_rejected'])} dropped ({percent(stats['records_rejected'] / total if total else None, 1)}).")
+    total, dropped = stats["records_in"], stats["records_rejected"]
+    section.text.append(f"{count(total)} records in, {count(stats['records_out'])} out, {count(dropped)} dropped "
+                        f"({percent(dropped / total if total else None, 1)}).")
     section.tables.append(Table(["source", "records in", "records out", "dropped", "MB out"], [
         [name, count(s["records_in"]), count(s["records_out"]), count(s["records_rejected"]),
          decimal(s["bytes_out"] / 1e6, 2)] for name, s in (stats.get("by_source") or {}).items()], "By source."))
@@ -62,12 +63,14 @@ def curation_section(ws: Workspace) -> Section | None:
         groups = dedup.get("by_group") or {}
         rows = [[g, count(d.get("documents")), count(d.get("exact_duplicates")), count(d.get("near_duplicates")),
                  count(d.get("near_clusters"))] for g, d in groups.items()]
+        clusters = sum(d.get("near_clusters", 0) for d in groups.values())
         rows.append(["all", count(dedup.get("documents")), count(dedup.get("exact_duplicates")),
-                     count(dedup.get("near_duplicates")), count(sum(d.get("near_clusters", 0) for d in groups.values()))])
+                     count(dedup.get("near_duplicates")), count(clusters)])
         threshold = settings.get("near_threshold")
-        section.tables.append(Table(["group", "documents", "exact duplicates", "near duplicates", "near clusters"], rows,
-                                    "Deduplication: exact (hash) and near (MinHash LSH"
-                                    + (f", Jaccard ≥ {threshold}" if threshold is not None else "") + ")."))
+        caption = "Deduplication: exact (hash) and near (MinHash LSH" + (
+            f", Jaccard ≥ {threshold}" if threshold is not None else "") + ")."
+        section.tables.append(Table(["group", "documents", "exact duplicates", "near duplicates", "near clusters"],
+                                    rows, caption))
     section.tables.append(_decontamination(stats.get("decontamination") or {}, settings))
     return section
 
@@ -106,8 +109,8 @@ def tsne_section(ws: Workspace) -> Section | None:
     if not isinstance(data, dict):
         return None
     section = Section("tsne", "Seed, retrieved and general data (Figure 2d)", sources=["figures/tsne.json"])
-    section.figures.append(Figure(ws.root / "figures" / "tsne.png",
-                                  "t-SNE of embedded documents: seed sources in colour, retrieved black, general grey."))
+    section.figures.append(Figure(ws.root / "figures" / "tsne.png", "t-SNE of embedded documents: seed sources in "
+                                                                    "colour, retrieved black, general grey."))
     distances = data.get("distances") or {}
     section.tables.append(Table(["from → to", "mean cosine distance to nearest"],
                                 [[pair, decimal(value)] for pair, value in distances.items()], "Distance summary."))
@@ -138,5 +141,6 @@ def classifier_section(ws: Workspace) -> Section | None:
     if "records_in" in stats:
         section.text.append(f"Selection scored {count(stats['records_in'])} web documents and kept "
                             f"{count(stats['records_out'])} as retrieved agent data (rule: {stats.get('rule', '?')}; "
-                            f"embedder: {stats.get('embedder', '?')}; {count(stats.get('seeds_indexed'))} seeds indexed).")
+                            f"embedder: {stats.get('embedder', '?')}; "
+                            f"{count(stats.get('seeds_indexed'))} seeds indexed).")
     return section

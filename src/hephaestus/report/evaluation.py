@@ -22,21 +22,34 @@ def read_evaluations(ws: Workspace) -> tuple[list[dict[str, Any]], list[str]]:
     return results, problems
 
 
-def _accuracy(scores: Mapping[str, Any], key: str = "accuracy") -> str:
-    value = percent(scores.get(key), 1)
-    if value != MISSING and "correct" in scores and "total" in scores:
-        value += f" ({count(scores['correct'])}/{count(scores['total'])})"
-    return value
+SUMMARY_KEYS = ("total", "correct", "micro_accuracy", "macro_accuracy")  # the rest of a BFCL summary: group scores
+
+
+def _summary(bfcl: Mapping[str, Any], key: str) -> Any:
+    return (bfcl.get("summary") or {}).get(key)
+
+
+def _accuracy(scores: Mapping[str, Any], value: Any) -> str:
+    text = percent(value, 1)
+    if text != MISSING and "correct" in scores and "total" in scores:
+        text += f" ({count(scores['correct'])}/{count(scores['total'])})"
+    return text
 
 
 def _comparison_rows(results: list[dict[str, Any]]) -> Iterator[list[str]]:
+    """Metric rows, one column per label: BFCL overall, its groups and categories; losses; retention; lm-eval."""
     bfcl = [r.get("bfcl") or {} for r in results]
     if any(bfcl):
-        yield ["BFCL overall (micro)", *(_accuracy(b.get("summary") or {}, "micro") for b in bfcl)]
-        yield ["BFCL overall (macro)", *(percent((b.get("summary") or {}).get("macro"), 1) for b in bfcl)]
-        categories = list(dict.fromkeys(c for b in bfcl for c in b.get("categories") or {}))
-        for category in categories:
-            yield [f"BFCL {category}", *(_accuracy((b.get("categories") or {}).get(category) or {}) for b in bfcl)]
+        micro = (_accuracy(b.get("summary") or {}, _summary(b, "micro_accuracy")) for b in bfcl)
+        yield ["BFCL overall (micro)", *micro]
+        yield ["BFCL overall (macro)", *(percent(_summary(b, "macro_accuracy"), 1) for b in bfcl)]
+        groups = dict.fromkeys(k for b in bfcl for k, v in (b.get("summary") or {}).items()
+                               if k not in SUMMARY_KEYS and isinstance(v, int | float))
+        for group in groups:
+            yield [f"BFCL {group} (group)", *(percent(_summary(b, group), 1) for b in bfcl)]
+        for category in dict.fromkeys(c for b in bfcl for c in b.get("categories") or {}):
+            scores = [(b.get("categories") or {}).get(category) or {} for b in bfcl]
+            yield [f"BFCL {category}", *(_accuracy(s, s.get("accuracy")) for s in scores)]
     losses = [r.get("bench_loss") or {} for r in results]
     for name in dict.fromkeys(n for loss in losses for n in loss):
         yield [f"loss {name}", *(decimal((loss.get(name) or {}).get("nll")) for loss in losses)]
@@ -45,6 +58,12 @@ def _comparison_rows(results: list[dict[str, Any]]) -> Iterator[list[str]]:
         datasets = sorted({str(r.get("dataset", "?")) for r in retention if r})
         yield [f"retention perplexity ({', '.join(datasets)})", *(decimal(r.get("perplexity"), 1) for r in retention)]
         yield ["retention NLL", *(decimal(r.get("nll")) for r in retention)]
+    harness = [r.get("lm_eval") or {} for r in results]
+    metrics = dict.fromkeys((task, name) for h in harness for task, values in h.items() if isinstance(values, dict)
+                            for name in values if "stderr" not in name and name != "alias")
+    for task, name in metrics:
+        yield [f"lm-eval {task} {name.removesuffix(',none')}",
+               *(decimal((h.get(task) or {}).get(name)) for h in harness)]
 
 
 def _failure_rows(results: list[dict[str, Any]]) -> list[list[str]]:
@@ -72,7 +91,8 @@ def evaluation_section(ws: Workspace) -> Section | None:
         for r in results], "Evaluated checkpoints."))
     section.tables.append(Table(["metric", *labels], list(_comparison_rows(results)),
                                 "Comparison: BFCL accuracy (correct/total), benchmark loss (NLL per token, lower is "
-                                "better) and retention perplexity on general text (lower is better)."))
+                                "better), retention perplexity on general text (lower is better) and lm-eval "
+                                "scores where run."))
     if failures := _failure_rows(results):
         section.tables.append(Table(["BFCL failure", *labels], failures, "Why BFCL answers failed, all categories."))
     section.notes += [f"{r['label']}: {note}" for r in results for note in r.get("notes") or [] if note]

@@ -20,7 +20,8 @@ from hephaestus.workspace import Workspace, atomic_path
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 NUMERIC = re.compile(r"^[+\-−]?[\d,.]+(%|e[+-]?\d+)?( \([\d,]+/[\d,]+\))?(/[\d,]+)?$")
 CSS = """
-body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d1d1f; margin: 0; background: #fafafa; }
+body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d1d1f; margin: 0;
+       background: #fafafa; }
 header, nav, main { max-width: 1120px; margin: 0 auto; padding: 0 24px; }
 header { padding-top: 24px; } h1 { margin: 0 0 4px; font-size: 26px; }
 .meta, .src, .notrun { color: #555; font-size: 13px; } .notrun { margin-top: 8px; }

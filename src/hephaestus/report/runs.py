@@ -69,7 +69,8 @@ def pack_section(ws: Workspace) -> Section | None:
     settings = ((read_json(ws.stage_dir("pack") / "run.json") or {}).get("config") or {}).get("settings") or {}
     section.text.append(f"Sequences of {manifest.get('seq_len', '?')} tokens; tokenizer vocabulary "
                         f"{count(tokenizer.get('vocab_size'))}; chat template {settings.get('chat_template', '?')}; "
-                        f"shuffled: {_yes(settings.get('shuffle'))}; Megatron export: {_yes(settings.get('megatron'))}.")
+                        f"shuffled: {_yes(settings.get('shuffle'))}; "
+                        f"Megatron export: {_yes(settings.get('megatron'))}.")
     return section
 
 
@@ -79,13 +80,13 @@ def training_section(ws: Workspace) -> Section | None:
     if not curves:
         return None
     path: Path = training_figure(curves, ws.root / "figures" / "training.png")
-    unit, _, xs = positions(curves)
+    unit = positions(curves)[0]
     section = Section("training", "Training (Figure 5)",
                       sources=[f"train/stage{c.stage}/metrics.jsonl" for c in curves] + ["figures/training.json"])
     section.figures.append(Figure(path, f"Training loss and validation loss per kind across the stages, by {unit} "
                                         "trained; dashed lines mark where a stage starts."))
     rows = []
-    for curve, x in zip(curves, xs, strict=True):
+    for curve in curves:
         plan = (curve.settings.get("stages") or {}).get(str(curve.stage)) or {}
         done, planned = curve.records[-1]["step"], plan.get("steps")
         speeds = [r["tokens_per_s"] for r in curve.records if isinstance(r.get("tokens_per_s"), int | float)]
@@ -97,7 +98,8 @@ def training_section(ws: Workspace) -> Section | None:
     trained = {curve.stage for curve in curves}
     for stage in (s for s in STAGES if s not in trained):
         packed = (ws.stage_dir("pack") / f"stage{stage}" / "pack.json").exists()
-        section.notes.append(f"Stage {ROMAN[stage]} has no metrics yet" + ("." if packed else " (no packed data for it)."))
+        why = "." if packed else " (no packed data for it)."
+        section.notes.append(f"Stage {ROMAN[stage]} has no metrics yet{why}")
     kinds = sorted({kind for curve in curves for kind in curve.valid()})
     if kinds:
         rows = [[kind, *(decimal(c.valid()[kind][-1][1]) if kind in c.valid() else MISSING for c in curves)]

@@ -10,8 +10,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from hephaestus.report.corpus import (classifier_section, composition_section, curation_section, pipeline_section,
-                                      tsne_section)
+from hephaestus.report.corpus import (
+    classifier_section,
+    composition_section,
+    curation_section,
+    pipeline_section,
+    tsne_section,
+)
 from hephaestus.report.evaluation import evaluation_section, scaling_section
 from hephaestus.report.layout import Section
 from hephaestus.report.runs import mix_section, pack_section, training_section
@@ -48,8 +53,8 @@ def build_sections(workspace: Workspace) -> Sections:
     for stage, title, builder in BUILDERS:
         try:
             section = builder(workspace)
-        except Exception as error:  # noqa: BLE001 - a malformed file is reported in the page, not raised
-            log.warning("report: %s: %s", title, error, exc_info=True)
+        except Exception as error:  # a malformed file is reported in the page, not raised
+            log.warning("report: %s: %s: %s", title, type(error).__name__, error)
             section = Section(builder.__name__.removesuffix("_section"), title,
                               notes=[f"Could not read this stage's files: {type(error).__name__}: {error}"])
         if section is None or section.is_empty():

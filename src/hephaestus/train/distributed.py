@@ -31,7 +31,8 @@ from torch.distributed.checkpoint.state_dict import (
     StateDictOptions,
     get_model_state_dict,
     get_state_dict,
-    set_state_dict,
+    set_model_state_dict,
+    set_optimizer_state_dict,
 )
 from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
@@ -187,9 +188,11 @@ def load_state(model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: 
     model_state, optimizer_state = {}, {}
     if is_main():
         model_state, optimizer_state = state["model"], _by_name(state["optimizer"], model, optimizer)
+    # Two calls, not set_state_dict: that one skips the model on ranks given an empty model state (it takes them
+    # for optimizer-only loads), so rank 0 would wait forever in the model's broadcast.
     options = StateDictOptions(full_state_dict=True, broadcast_from_rank0=True)
-    set_state_dict(model, optimizer, model_state_dict=model_state, optim_state_dict=optimizer_state,
-                   options=options)
+    set_model_state_dict(model, model_state, options=options)
+    set_optimizer_state_dict(model, optimizer, optimizer_state, options=options)
 
 
 def save_pretrained(model: torch.nn.Module, folder: Path) -> None:

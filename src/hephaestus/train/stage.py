@@ -4,6 +4,9 @@ instruction tuning stage III, each one run of the loop over WS/pack/stage<N> int
 Stage II starts from stage I's final model and stage III from stage II's, unless a model is named.
 Validation loss is reported on every WS/pack/valid/<kind> set. A stage resumes from its latest
 checkpoint when re-run with the same settings; `restart` starts it over.
+
+Under `torchrun --nproc-per-node N -m hephaestus.cli train …` every process runs the stage on its share of each
+batch (see hephaestus.train.distributed); rank 0 alone records the stage, prints and writes.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from rich.console import Console
 from transformers.utils import logging as transformers_logging
 
 from hephaestus.pack.packer import PackedDataset
+from hephaestus.train import distributed
 from hephaestus.train.loop import TrainConfig, train
 from hephaestus.train.model import build_model, count_parameters
 from hephaestus.workspace import Workspace, WorkspaceError
@@ -64,6 +68,9 @@ def starting_model(workspace: Workspace, settings: TrainSettings, stage: int, mo
 def train_stage(workspace: Workspace, settings: TrainSettings, stage: int, *, model: str | None = None,
                 restart: bool = False, console: Console | None = None) -> dict[str, Any]:
     console = console or Console(stderr=True)
+    main = distributed.is_main()
+    if not main:  # the other ranks of a torchrun job stay silent, here and in the caller
+        console.quiet = True
     if stage not in STAGES:
         raise WorkspaceError(f"stage must be one of {STAGES}, not {stage}")
     pack_dir = workspace.stage_dir("pack")
@@ -77,7 +84,8 @@ def train_stage(workspace: Workspace, settings: TrainSettings, stage: int, *, mo
     stage_settings = settings.stages.get(stage, StageSettings())
     config = {"settings": dataclasses.asdict(settings), "stage": stage, "model": start,
               "pack": manifest["tokenizer"]["fingerprint"]}
-    workspace.begin_stage(name, config, restart=restart)
+    if main:  # the others never touch the stage folder; train() syncs them with rank 0
+        workspace.begin_stage(name, config, restart=restart)
     data = PackedDataset(data_dir)
     valid = {p.name: PackedDataset(p) for p in sorted((pack_dir / "valid").glob("*")) if (p / "pack.json").exists()}
     net = build_model(start, manifest["tokenizer"]["vocab_size"], data.seq_len, seed=settings.seed)
@@ -91,7 +99,7 @@ def train_stage(workspace: Workspace, settings: TrainSettings, stage: int, *, mo
                       checkpoint_every=settings.checkpoint_every, resume=True)
     last = train(net, data, run, valid=valid)
     tokenizer = Path(manifest["tokenizer"]["path"])
-    for file in tokenizer.glob("*.json"):  # the final model loads with its tokenizer
+    for file in tokenizer.glob("*.json") if main else ():  # the final model loads with its tokenizer
         shutil.copy2(file, out / "final" / file.name)
     return {"stage": stage, "model": str(out / "final"), "start": start, "last": last,
             "metrics": str(out / "metrics.jsonl")}
