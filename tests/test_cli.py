@@ -10,9 +10,21 @@ runner = CliRunner()
 
 
 def test_every_command_has_help():
-    for command in ("collect", "status", "run", "sources"):
+    commands = [command.name or command.callback.__name__ for command in app.registered_commands]
+    assert {"collect", "curate", "select", "mix", "pack", "train", "eval", "report", "run", "status"} <= set(commands)
+    for command in commands:
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_eval_and_report_say_what_is_missing(tmp_path):
+    result = runner.invoke(app, ["eval", "-w", str(tmp_path)])
+    assert result.exit_code == 2 and "no trained model" in result.output
+    result = runner.invoke(app, ["eval", "-w", str(tmp_path), "--category", "nosuch"])
+    assert result.exit_code == 2 and "categories: unknown BFCL categories ['nosuch']" in result.output
+    assert "no such workspace" in runner.invoke(app, ["report", "-w", str(tmp_path / "missing")]).output
+    result = runner.invoke(app, ["report", "-w", str(tmp_path)])
+    assert result.exit_code == 0 and (tmp_path / "report" / "index.html").is_file()
 
 
 def test_spec_errors_exit_non_zero_with_one_line_before_any_work(tmp_path):

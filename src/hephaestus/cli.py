@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from hephaestus.config import RecipeError, load_recipe
@@ -29,6 +30,15 @@ RestartOption = Annotated[bool, typer.Option("--restart", help="Discard this sta
 def fail(message: str) -> None:
     console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
+
+
+def first_line(error: Exception) -> str:
+    """One line for an error: a settings model's first problem as `field: message`, else the first line."""
+    if isinstance(error, ValidationError):
+        problem = error.errors()[0]
+        field = ".".join(str(part) for part in problem["loc"])
+        return f"{field}: {problem['msg'].removeprefix('Value error, ')}" if field else problem["msg"]
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 @app.command()
@@ -103,7 +113,7 @@ def select_(
         config = SelectConfig(rule=rule, embedder=embedder, k=k, max_seq_length=max_seq_length)
         summary = run_select(Workspace(workspace), config.settings(), restart=restart, console=console)
     except (WorkspaceError, ValueError, FileNotFoundError) as error:
-        fail(str(error).splitlines()[0] if isinstance(error, ValueError) else str(error))
+        fail(first_line(error))
     _report_stage("select", summary)
 
 
@@ -133,7 +143,7 @@ def mix_(
                            shares={"agent": agent, "code": code_share, "text": 1 - agent - code_share})
         summary = run_mix(Workspace(workspace), config.settings(), restart=restart, console=console)
     except (WorkspaceError, ValueError, FileNotFoundError) as error:
-        fail(str(error).splitlines()[0])
+        fail(first_line(error))
     _report_stage("mix", summary)
 
 
@@ -155,7 +165,7 @@ def pack_(
         config = PackConfig(seq_len=seq_len, seed=seed, megatron=megatron, chat_template=chat_template)
         summary = run_pack(Workspace(workspace), config.settings(), restart=restart, console=console)
     except (WorkspaceError, ValueError) as error:
-        fail(str(error).splitlines()[0])
+        fail(first_line(error))
     _report_stage("pack", summary)
 
 
@@ -184,7 +194,7 @@ def train_(
         result = train_stage(Workspace(workspace), settings.settings(), stage, model=model, restart=restart,
                              console=console)
     except (WorkspaceError, ValueError, FileNotFoundError, OSError, yaml.YAMLError) as error:
-        fail(str(error).splitlines()[0])
+        fail(first_line(error))
     console.print(f"train: stage {stage} done: final model {result['model']}, metrics {result['metrics']}",
                   highlight=False)
 
@@ -229,7 +239,7 @@ def eval_(
         targets = find_targets(ws, [str(m) for m in model or []], label, chat)
         evaluate(ws, config.settings(), targets, restart=restart, console=console)
     except (WorkspaceError, ValueError, OSError) as error:
-        fail(str(error).splitlines()[0] if isinstance(error, ValueError) else str(error))
+        fail(first_line(error))
     console.print(f"eval: results in {ws.stage_dir('eval')} (comparison.md compares them)", highlight=False)
 
 
