@@ -15,7 +15,7 @@ from hephaestus.mix.plan import MixTarget
 from hephaestus.mix.tokens import PAPER_SHARES, MixSettings
 from hephaestus.pack.stage import PackSettings
 from hephaestus.select.rule import parse_rule
-from hephaestus.select.scoring import SelectSettings
+from hephaestus.select.settings import SelectSettings
 from hephaestus.sources import Source, SpecError, parse_spec
 from hephaestus.train.stage import StageSettings, TrainSettings
 

@@ -22,7 +22,7 @@ from hephaestus.mix.stage import mix
 from hephaestus.mix.tokens import MixSettings
 from hephaestus.pack.stage import PackSettings, pack
 from hephaestus.report.html import CSP, build_report
-from hephaestus.select.scoring import SelectSettings
+from hephaestus.select.settings import SelectSettings
 from hephaestus.select.stage import select
 from hephaestus.sources import parse_spec
 from hephaestus.train.stage import StageSettings, TrainSettings, train_stage

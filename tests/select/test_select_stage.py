@@ -7,7 +7,7 @@ from hephaestus.collect import collect
 from hephaestus.curate.stage import curate
 from hephaestus.curate.steps import CurateSettings
 from hephaestus.select.rule import RuleError
-from hephaestus.select.scoring import SelectSettings
+from hephaestus.select.settings import SelectSettings
 from hephaestus.select.stage import select
 from hephaestus.sources import parse_spec
 from hephaestus.stats import check

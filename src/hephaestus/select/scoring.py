@@ -1,9 +1,8 @@
-"""Settings of the select stage and the scorer that turns web text into selection attributes."""
+"""The scorer that turns web text into selection attributes."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,27 +11,13 @@ from rich.console import Console
 from transformers.utils import logging as transformers_logging
 
 from hephaestus.select.classifier import AgentClassifier, train_classifier
-from hephaestus.select.corpus import SEED_KINDS, hash_sample
+from hephaestus.select.corpus import hash_sample
 from hephaestus.select.embed import Embedder, load_embedder
 from hephaestus.select.retrieve import SeedIndex
+from hephaestus.select.settings import SelectSettings
 from hephaestus.workspace import write_json_atomic
 
 transformers_logging.disable_progress_bar()  # our own progress lines say what happens
-
-
-@dataclass(frozen=True)
-class SelectSettings:
-    embedder: str = "default"  # 'default' (all-MiniLM-L6-v2 from its pip package), a local path, or 'hashing'
-    max_seq_length: int = 256
-    k: int = 5
-    rule: str = "similarity >= p90 and agent_score >= 0.5"
-    max_seeds: int = 50_000
-    max_train_per_class: int = 50_000
-    seed_kinds: tuple[str, ...] = SEED_KINDS
-    web_sources: tuple[str, ...] = ("*",)
-    batch_rows: int = 1024
-    tsne_points: int = 1500
-    classifier_epochs: int = 10
 
 
 class Scorer:

@@ -28,7 +28,8 @@ from hephaestus.run.record_job import task_name
 from hephaestus.run.summary import summarise
 from hephaestus.select.corpus import CorpusSplit, curated_files, has_web_rows, read_subset, web_batches
 from hephaestus.select.rule import parse_rule
-from hephaestus.select.scoring import Scorer, SelectSettings, train_or_load
+from hephaestus.select.scoring import Scorer, train_or_load
+from hephaestus.select.settings import SelectSettings
 from hephaestus.select.tsne import write_figures
 from hephaestus.stats import ShardStats, check
 from hephaestus.workspace import Workspace, WorkspaceError, atomic_path

@@ -17,7 +17,8 @@ from rich.console import Console
 
 from hephaestus.report.figures import composition_figure, tsne_figure
 from hephaestus.select.corpus import CorpusSplit, hash_sample, web_batches
-from hephaestus.select.scoring import Scorer, SelectSettings, source_family
+from hephaestus.select.scoring import Scorer, source_family
+from hephaestus.select.settings import SelectSettings
 from hephaestus.workspace import Workspace
 
 if TYPE_CHECKING:
