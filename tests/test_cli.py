@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -70,3 +71,14 @@ def test_run_executes_a_recipe_and_reports_recipe_errors(tmp_path):
     assert "unknown source 'nosuch'" in runner.invoke(app, ["run", str(recipe)]).output
     recipe.write_text("workspace: [\n")
     assert "invalid YAML" in runner.invoke(app, ["run", str(recipe)]).output
+
+
+def test_the_command_starts_without_the_heavy_stacks():
+    """Loading the CLI and a recipe imports no PyTorch, transformers or faiss: `collect`, `status` and the
+    corpus stages' worker processes stay light (each stage imports its own models when it runs)."""
+    recipe = Path(__file__).resolve().parents[1] / "recipes" / "paper.yaml"
+    code = (f"import sys, hephaestus.cli; from hephaestus.config import load_recipe; load_recipe({str(recipe)!r}); "
+            "heavy = {'torch', 'transformers', 'faiss', 'bfcl_eval', 'sentence_transformers'}; "
+            "print(sorted(heavy & set(sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

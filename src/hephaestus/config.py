@@ -17,7 +17,7 @@ from hephaestus.pack.stage import PackSettings
 from hephaestus.select.rule import parse_rule
 from hephaestus.select.settings import SelectSettings
 from hephaestus.sources import Source, SpecError, parse_spec
-from hephaestus.train.stage import StageSettings, TrainSettings
+from hephaestus.train.settings import StageSettings, TrainSettings
 
 
 class RecipeError(ValueError):

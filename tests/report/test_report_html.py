@@ -25,7 +25,8 @@ from hephaestus.report.html import CSP, build_report
 from hephaestus.select.settings import SelectSettings
 from hephaestus.select.stage import select
 from hephaestus.sources import parse_spec
-from hephaestus.train.stage import StageSettings, TrainSettings, train_stage
+from hephaestus.train.settings import StageSettings, TrainSettings
+from hephaestus.train.stage import train_stage
 from hephaestus.workspace import Workspace
 
 pytest.importorskip("faiss")

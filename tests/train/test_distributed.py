@@ -7,6 +7,7 @@ Run as a script under torchrun this file is also the worker: `python -m torch.di
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
 import shutil
@@ -34,6 +35,7 @@ from hephaestus.train.model import build_model
 # runs differ by far less than training moved them: measured 2.6e-5 of |trained - initial| per tensor, allowed
 # 1e-3.
 RTOL, ATOL, MOVED = 1e-4, 0.0, 1e-3
+WATCHDOG = 90  # seconds a worker may run
 
 
 class Crash(Exception):
@@ -63,7 +65,8 @@ def run(data: Path, out: Path, resume: bool = False, crash_at: int = 0) -> torch
 def torchrun(*args: str, processes: int = 2) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_PORT")}
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}", *args]
-    return subprocess.run(command, env={**env, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=180)
+    env = {**env, "OMP_NUM_THREADS": "1", "PYTHONFAULTHANDLER": "1"}  # tracebacks on fatal signals
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
 
 
 def succeeded(process: subprocess.CompletedProcess) -> bool:
@@ -196,6 +199,7 @@ if __name__ == "__main__":
     parser.add_argument("--resume", type=Path, help="then resume the run in this folder")
     parser.add_argument("--crash", type=Path, help="then train into this folder, raising Crash after step 5")
     arguments = parser.parse_args()
+    faulthandler.dump_traceback_later(WATCHDOG, exit=True)  # a hang fails fast, showing where each rank waits
     jobs = [(arguments.train, False, 0), (arguments.resume, True, 0), (arguments.crash, False, 5)]
     for out, resume, crash_at in jobs:
         if out is not None:

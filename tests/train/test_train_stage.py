@@ -3,7 +3,8 @@ import json
 import pytest
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from hephaestus.train.stage import StageSettings, TrainSettings, starting_model, train_stage
+from hephaestus.train.settings import StageSettings, TrainSettings
+from hephaestus.train.stage import starting_model, train_stage
 from hephaestus.workspace import Workspace, WorkspaceError
 
 TINY = TrainSettings(model="tiny", batch_size=2, checkpoint_every=2,

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from hephaestus.report.layout import MISSING, Figure, Section, Table, count, decimal, percent, read_json
-from hephaestus.report.training import ROMAN, STAGES, positions, read_curves, training_figure
+from hephaestus.report.training import ROMAN, positions, read_curves, training_figure
+from hephaestus.train.settings import STAGES
 from hephaestus.workspace import Workspace
 
 

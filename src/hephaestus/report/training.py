@@ -20,7 +20,6 @@ from hephaestus.report.figures import save_figure
 from hephaestus.report.layout import read_json, read_jsonl
 from hephaestus.workspace import Workspace
 
-STAGES = (1, 2, 3)
 ROMAN = {1: "I", 2: "II", 3: "III"}
 STAGE_COLOURS = {1: "#1f77b4", 2: "#ff7f0e", 3: "#2ca02c"}
 MAX_POINTS = 400  # per stage in the JSON; the plot uses every step

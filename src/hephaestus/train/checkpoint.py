@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.distributed as dist
 
 PATTERN = "step_*.pt"
 
@@ -41,11 +42,25 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 
 
 def rng_state() -> dict[str, Any]:
-    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
+    """The CPU and CUDA RNG states: of every GPU, or of this process's own one when it is a rank of several (so
+    as not to open a CUDA context on the other ranks' GPUs)."""
+    if not torch.cuda.is_available():
+        cuda = []
+    elif _one_of_several():
+        cuda = [torch.cuda.get_rng_state()]
+    else:
+        cuda = torch.cuda.get_rng_state_all()
     return {"cpu": torch.get_rng_state(), "cuda": cuda}
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["cpu"])
     if state["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        if _one_of_several():
+            torch.cuda.set_rng_state(state["cuda"][0])
+        else:
+            torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _one_of_several() -> bool:
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1

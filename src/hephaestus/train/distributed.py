@@ -20,6 +20,7 @@ loop runs exactly as in one process.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -39,6 +40,8 @@ from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
 from hephaestus.train.checkpoint import latest_checkpoint, load_checkpoint, set_rng_state
 from hephaestus.train.data import IGNORE
+
+_SESSIONS = itertools.count()  # sessions of this process, counted alike on every rank
 
 
 def active() -> bool:
@@ -69,7 +72,9 @@ def session(device: str | None = None) -> Iterator[torch.device]:
 
     Under torchrun with several processes, CUDA means cuda:LOCAL_RANK, and the process group (nccl on CUDA, gloo
     on the CPU) is initialised for the duration and destroyed at the end, unless it already existed: then its
-    owner tears it down.
+    owner tears it down. Every session rendezvouses under its own prefix of torchrun's store: a second default
+    group under the same keys would find the first one's stale addresses and hang, so that a process (such as a
+    recipe's stages 1, 2 and 3) can train several times.
     """
     chosen = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if not active():
@@ -80,10 +85,12 @@ def session(device: str | None = None) -> Iterator[torch.device]:
         torch.cuda.set_device(chosen)
     owner = not dist.is_initialized()
     if owner:
+        store, rank_, size = next(dist.rendezvous("env://"))
+        store = dist.PrefixStore(f"hephaestus/session{next(_SESSIONS)}", store)
         if chosen.type == "cuda":
-            dist.init_process_group("nccl", device_id=chosen)
+            dist.init_process_group("nccl", store=store, rank=rank_, world_size=size, device_id=chosen)
         else:
-            dist.init_process_group("gloo")
+            dist.init_process_group("gloo", store=store, rank=rank_, world_size=size)
     try:
         yield chosen
     finally:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,34 +24,10 @@ from hephaestus.pack.packer import PackedDataset
 from hephaestus.train import distributed
 from hephaestus.train.loop import TrainConfig, train
 from hephaestus.train.model import build_model, count_parameters
+from hephaestus.train.settings import STAGES, StageSettings, TrainSettings
 from hephaestus.workspace import Workspace, WorkspaceError
 
-STAGES = (1, 2, 3)
-
-
 transformers_logging.disable_progress_bar()  # our own progress lines say what happens
-
-
-@dataclass(frozen=True)
-class StageSettings:
-    steps: int = 100
-    lr: float = 3e-4
-    min_lr: float = 3e-5
-    warmup_steps: int = 10
-    schedule: str = "cosine"
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    model: str = "10m"  # a proxy size (tiny, 10m, 30m, 100m, 400m, 1b) or a local Hugging Face checkpoint
-    batch_size: int = 8
-    grad_accum: int = 1
-    seed: int = 0
-    eval_every: int = 0
-    eval_batches: int = 20
-    checkpoint_every: int = 50
-    compile: bool = False
-    stages: dict[int, StageSettings] = field(default_factory=lambda: {s: StageSettings() for s in STAGES})
 
 
 def starting_model(workspace: Workspace, settings: TrainSettings, stage: int, model: str | None) -> str:
