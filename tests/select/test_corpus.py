@@ -17,4 +17,6 @@ def test_streamed_sample_equals_the_hash_sample_of_everything(tmp_path):
     assert everything.num_rows == 360
     streamed = read_subset(files, "web", split, ["id", "text"], limit=40)
     assert streamed.column("id").to_pylist() == hash_sample(everything, 40).column("id").to_pylist()
+    pruned = read_subset(files, "web", split, ["id", "text"], limit=7)  # pruned while streaming: > 2 x 7 rows
+    assert pruned.column("id").to_pylist() == hash_sample(everything, 7).column("id").to_pylist()
     assert read_subset(files, "seed", split, ["id", "source"]).column("source").to_pylist() == ["openapi:x"] * 3

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import fnmatch
-import heapq
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -41,28 +41,42 @@ def curated_files(curate_dir: Path) -> list[Path]:
 
 def read_subset(files: Sequence[Path], which: str, split: CorpusSplit, columns: list[str],
                 limit: int | None = None, seed: int = 0) -> pa.Table:
-    """Seed (`which="seed"`) or web (`which="web"`) rows of the files; with `limit`, the `limit` rows of
-    smallest id hash (the same sample as `hash_sample`), kept while streaming so memory stays bounded."""
-    kept: list[tuple[int, int, pa.Table]] = []  # max-heap by hash through negation: (-hash, order, row)
-    tables = []
-    order = 0
+    """Seed (`which="seed"`) or web (`which="web"`) rows of the files, in file order; with `limit`, the `limit`
+    rows of smallest id hash (the same sample as `hash_sample`). Rows that may belong to the sample are copied
+    out of their batch (a slice would keep the whole batch alive) and pruned as they pile up, so memory holds
+    about twice the sample, not the corpus."""
+    parts: list[pa.Table] = []
+    keys: list[np.ndarray] = []
+    pending = 0
+    threshold = np.iinfo(np.uint64).max
     for path in files:
         for batch in pq.ParquetFile(path).iter_batches(batch_size=4096, columns=sorted({*columns, "kind", "source"})):
             table = pa.Table.from_batches([batch])
             table = table.filter(split.is_seed(table) if which == "seed" else split.is_web(table)).select(columns)
             if limit is None:
-                tables.append(table)
+                parts.append(table)
                 continue
-            for i, row_id in enumerate(table.column("id").to_pylist()):
-                key = xxhash.xxh3_64_intdigest(row_id.encode(), seed=seed)
-                if len(kept) < limit:
-                    heapq.heappush(kept, (-key, order, table.slice(i, 1)))
-                elif -kept[0][0] > key:
-                    heapq.heapreplace(kept, (-key, order, table.slice(i, 1)))
-                order += 1
-    if limit is not None:
-        tables = [row for _, _, row in sorted(kept, key=lambda entry: entry[1])]
-    return pa.concat_tables(tables) if tables else pa.table({c: pa.array([], pa.string()) for c in columns})
+            hashes = np.array([xxhash.xxh3_64_intdigest(i.encode(), seed=seed) for i in table.column("id").to_pylist()],
+                              dtype=np.uint64)
+            candidates = np.flatnonzero(hashes <= threshold)
+            parts.append(table.take(pa.array(candidates, pa.int64())))  # a copy of the candidate rows only
+            keys.append(hashes[candidates])
+            pending += candidates.size
+            if pending > 2 * limit:
+                parts, keys, threshold = _smallest(parts, keys, limit)
+                pending = limit
+    if limit is not None and parts:
+        parts, keys, _ = _smallest(parts, keys, limit)
+    return pa.concat_tables(parts) if parts else pa.table({c: pa.array([], pa.string()) for c in columns})
+
+
+def _smallest(parts: list[pa.Table], keys: list[np.ndarray], limit: int) -> tuple[list[pa.Table], list[np.ndarray],
+                                                                                 np.uint64]:
+    """The `limit` rows of smallest key among `parts`, in their original order, as one compact table."""
+    table, key = pa.concat_tables(parts), np.concatenate(keys)
+    keep = np.sort(np.argsort(key, kind="stable")[:limit])
+    threshold = key[keep].max() if keep.size == limit else np.iinfo(np.uint64).max
+    return [table.take(pa.array(keep, pa.int64()))], [key[keep]], threshold
 
 
 def hash_sample(table: pa.Table, limit: int, seed: int = 0) -> pa.Table:
