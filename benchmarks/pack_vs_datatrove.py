@@ -34,8 +34,10 @@ padding only the last one. Timed: the whole process, interpreter start and impor
 Tokens are counted as written: Hephaestus's `tokens` of every dataset in WS/pack/stats.json (documents + EOS,
 the last sequence's padding excluded), datatrove's .ds bytes / 2; they must agree within --tolerance. Peak
 memory is `curate_vs_datatrove.TreeMemory` over each command's process tree (MiB: summed RSS, summed PSS, summed
-per-process peaks). The two sides alternate order between rounds (the machine may be shared). Prints one JSON
-line per run, a markdown table and the median ratio ours/datatrove for each shuffle setting.
+per-process peaks); CPU seconds (user + system) are sampled over the same tree (`TreeCpu`), so that tokens per
+CPU second can be compared too, which other jobs on a shared machine disturb less than wall time. The two sides
+alternate order between rounds. Prints one JSON line per run, a markdown table and the median ratio
+ours/datatrove for each shuffle setting.
 
     .venv/bin/python benchmarks/pack_vs_datatrove.py --megabytes 200 --rounds 3
     .venv/bin/python benchmarks/pack_vs_datatrove.py --megabytes 2048 --skip-datatrove --rounds 1 --shuffle on
@@ -49,6 +51,7 @@ import os
 import platform
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -58,22 +61,95 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 EOS = "<|endoftext|>"
+OURS = "hephaestus pack"
 TOKEN_BYTES = 2  # both sides store uint16 ids for a vocabulary of at most 65,536
 
+def tree_cpu_class(base: type) -> type:
+    """`TreeCpu`, built on `curate_vs_datatrove.TreeMemory` (imported lazily: datatrove's side lacks Hephaestus)."""
+
+    class TreeCpu(base):  # type: ignore[misc, valid-type]
+        """CPU seconds of a process tree: every process's last sampled utime + stime, summed; a lower bound (what a
+        process spends after its last sample, at most `interval`, is missed). Also the peak of the summed anonymous
+        resident memory (statm resident - shared: RSS without file-backed pages such as memmapped files, which the
+        kernel can drop), with the wall-clock times of that peak and of the peak RSS."""
+
+        def __init__(self, pid: int, interval: float = 0.25) -> None:
+            super().__init__(pid, interval)
+            self.cpu: dict[int, float] = {}
+            self.peak_anon = self.peak_total = 0
+            self.peak_anon_at = self.peak_total_at = 0.0
+
+        def run(self) -> None:
+            tick, page = os.sysconf("SC_CLK_TCK"), os.sysconf("SC_PAGE_SIZE")
+            while not self._stop_event.is_set():
+                anon = total = 0
+                for pid in self._tree():
+                    try:
+                        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                        resident, shared = map(int, Path(f"/proc/{pid}/statm").read_text().split()[1:3])
+                    except (OSError, ValueError):
+                        continue
+                    self.cpu[pid] = max(self.cpu.get(pid, 0.0), (int(fields[11]) + int(fields[12])) / tick)
+                    anon, total = anon + (resident - shared) * page, total + resident * page
+                if anon > self.peak_anon:
+                    self.peak_anon, self.peak_anon_at = anon, time.time()
+                if total > self.peak_total:
+                    self.peak_total, self.peak_total_at = total, time.time()
+                self._stop_event.wait(self.interval)
+
+    return TreeCpu
+
+
+def timed(command: list[str], log: Path) -> dict[str, Any]:
+    """`curate_vs_datatrove.timed` plus the CPU seconds of the process tree."""
+    from curate_vs_datatrove import TreeMemory
+
+    started, epoch = time.perf_counter(), time.time()
+    with log.open("wb") as err:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, cwd=REPO)
+        memory, cpu = TreeMemory(process.pid), tree_cpu_class(TreeMemory)(process.pid)
+        memory.start()
+        cpu.start()
+        stdout, _ = process.communicate()
+        memory.stop()
+        cpu.stop()
+    seconds = time.perf_counter() - started
+    if process.returncode:
+        tail = log.read_text(errors="replace")[-3000:]
+        raise SystemExit(f"{' '.join(command)} exited {process.returncode}:\n{tail}")
+    return {"seconds": seconds, "cpu_seconds": sum(cpu.cpu.values()), "stdout": stdout.decode(), "started": epoch,
+            "peak_anon_mb": round(cpu.peak_anon / 2**20), "peak_anon_at_s": round(cpu.peak_anon_at - epoch, 1),
+            "peak_rss_at_s": round(cpu.peak_total_at - epoch, 1),
+            "peak_rss_mb": round(memory.peak_rss / 2**20), "peak_pss_mb": round(memory.peak_pss / 2**20),
+            "peak_hwm_mb": round(memory.peak_hwm / 2**20), "peak_processes": memory.peak_processes}
+
+
 PACK = """
+import json, time
 from pathlib import Path
 from rich.console import Console
+import hephaestus.pack.stage as stage
 from hephaestus.pack.stage import PackSettings, pack
 from hephaestus.workspace import Workspace
+spans = []
+def shuffle_pack(*args, _shuffle=stage.shuffle_pack, **kwargs):  # times the global shuffle apart
+    started = time.time()
+    try:
+        return _shuffle(*args, **kwargs)
+    finally:
+        spans.append((started, time.time()))
+stage.shuffle_pack = shuffle_pack
 pack(Workspace(Path({ws!r})), PackSettings(seq_len={seq_len}, shuffle={shuffle}), restart=True,
      console=Console(quiet=True))
+print(json.dumps(spans))
 """
 
 
 # --- datatrove's side: runs in datatrove's interpreter and imports only datatrove and the standard library ---
 
 
-def datatrove_side(corpus: Path, work: Path, tokenizer: Path, workers: int, tasks: int, shuffle: bool) -> dict:
+def datatrove_side(corpus: Path, work: Path, tokenizer: Path, workers: int, tasks: int, batch: int,
+                   shuffle: bool) -> dict[str, Any]:
     """JsonlReader -> DocumentTokenizer [-> DocumentTokenizerMerger], timed per executor; counts what was written."""
     from datatrove.executor.local import LocalPipelineExecutor
     from datatrove.pipeline.readers import JsonlReader
@@ -83,7 +159,7 @@ def datatrove_side(corpus: Path, work: Path, tokenizer: Path, workers: int, task
     stages = {"tokenize": LocalPipelineExecutor(
         pipeline=[JsonlReader(str(corpus), glob_pattern="*.jsonl", compression=None),
                   DocumentTokenizer(output_folder=str(work / "tokenized"), tokenizer_name_or_path=str(tokenizer),
-                                    eos_token=EOS, shuffle_documents=shuffle, seed=0)],
+                                    eos_token=EOS, shuffle_documents=shuffle, seed=0, batch_size=batch)],
         tasks=tasks, workers=workers, logging_dir=str(work / "logs" / "tokenize"))}
     if shuffle:
         stages["merge"] = LocalPipelineExecutor(
@@ -130,8 +206,7 @@ def train_tokenizer(lines: list[bytes], vocab: int, folder: Path) -> Path:
     return folder
 
 
-def prepare_workspace(corpus: Path, tokenizer: Path, ws: Path, workers: int, scratch: Path,
-                      timed: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+def prepare_workspace(corpus: Path, tokenizer: Path, ws: Path, workers: int, scratch: Path) -> dict[str, Any]:
     """collect (text source) -> its shards as WS/curate -> `hephaestus mix` (all text); each timed apart."""
     from curate_vs_datatrove import COLLECT
     from hephaestus.run.record_job import record_files
@@ -149,7 +224,7 @@ def prepare_workspace(corpus: Path, tokenizer: Path, ws: Path, workers: int, scr
             "mix_peak_pss_mb": mix["peak_pss_mb"]}
 
 
-def run_ours(ws: Path, seq_len: int, shuffle: bool, scratch: Path, timed: Callable[..., dict[str, Any]]) -> dict:
+def run_ours(ws: Path, seq_len: int, shuffle: bool, scratch: Path) -> dict[str, Any]:
     """The pack stage in a fresh process on the prepared workspace; counts from WS/pack/stats.json and pack.json."""
     shutil.rmtree(ws / "pack", ignore_errors=True)
     run = timed([sys.executable, "-c", PACK.format(ws=str(ws), seq_len=seq_len, shuffle=shuffle)],
@@ -158,8 +233,16 @@ def run_ours(ws: Path, seq_len: int, shuffle: bool, scratch: Path, timed: Callab
     metas = [json.loads(p.read_text()) for p in (ws / "pack").glob("**/pack.json")]
     written = sum(p.stat().st_size for p in (ws / "pack").rglob("*") if p.is_file())
     tokens = sum(d["tokens"] for d in stats.values())
-    return {"tool": "hephaestus pack", "shuffle": shuffle, "seconds": round(run["seconds"], 2),
+    spans = [(a - run["started"], b - run["started"]) for a, b in json.loads(run["stdout"].strip().splitlines()[-1])]
+    stage = {"pack": json.loads((ws / "pack" / "stats.json").read_text())["wall_seconds"]}
+    if spans:
+        stage["of which shuffle"] = round(sum(b - a for a, b in spans), 2)
+    return {"tool": OURS, "shuffle": shuffle, "seconds": round(run["seconds"], 2),
             "tokens": tokens, "tokens_per_s": round(tokens / run["seconds"]),
+            "cpu_seconds": round(run["cpu_seconds"], 1), "tokens_per_cpu_s": round(tokens / run["cpu_seconds"]),
+            "stage_seconds": stage, "shuffle_spans_s": [[round(a, 1), round(b, 1)] for a, b in spans],
+            "peak_rss_at_s": run["peak_rss_at_s"], "peak_anon_mb": run["peak_anon_mb"],
+            "peak_anon_at_s": run["peak_anon_at_s"],
             "documents": sum(d["documents"] for d in stats.values()),
             "sequences": sum(d["sequences"] for d in stats.values()),
             "padded_tokens": sum(m["padded_tokens"] for m in metas), "datasets": sorted(stats),
@@ -167,42 +250,67 @@ def run_ours(ws: Path, seq_len: int, shuffle: bool, scratch: Path, timed: Callab
             "peak_hwm_mb": run["peak_hwm_mb"]}
 
 
-def run_datatrove(python: str, corpus: Path, tokenizer: Path, workers: int, tasks: int, shuffle: bool,
-                  scratch: Path, timed: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+def run_datatrove(python: str, corpus: Path, tokenizer: Path, workers: int, tasks: int, batch: int, shuffle: bool,
+                  scratch: Path) -> dict[str, Any]:
     """This file's --datatrove-side in datatrove's interpreter, timed and memory-sampled as a whole."""
     work = scratch / "datatrove"
     shutil.rmtree(work, ignore_errors=True)
     command = [python, str(Path(__file__).resolve()), "--datatrove-side", "--corpus", str(corpus), "--work",
                str(work), "--tokenizer-file", str(tokenizer), "--workers", str(workers), "--datatrove-tasks",
-               str(tasks), "--shuffle", "on" if shuffle else "off"]
+               str(tasks), "--datatrove-batch", str(batch), "--shuffle", "on" if shuffle else "off"]
     run = timed(command, scratch / "datatrove.log")
     inner = json.loads(run["stdout"].strip().splitlines()[-1])
     shutil.rmtree(work)
     name = "datatrove DocumentTokenizer" + (" + Merger" if shuffle else "")
     return {"tool": name, "shuffle": shuffle, "seconds": round(run["seconds"], 2), "tokens": inner["tokens"],
-            "tokens_per_s": round(inner["tokens"] / run["seconds"]), "documents": inner["documents"],
+            "tokens_per_s": round(inner["tokens"] / run["seconds"]), "cpu_seconds": round(run["cpu_seconds"], 1),
+            "tokens_per_cpu_s": round(inner["tokens"] / run["cpu_seconds"]), "batch_size": batch,
+            "peak_anon_mb": run["peak_anon_mb"],
+            "documents": inner["documents"],
             "stage_seconds": inner["stage_seconds"], "files": inner["files"],
             "bytes_written": inner["bytes_written"], "peak_rss_mb": run["peak_rss_mb"],
             "peak_pss_mb": run["peak_pss_mb"], "peak_hwm_mb": run["peak_hwm_mb"]}
 
 
 def table(rounds: list[list[dict[str, Any]]]) -> str:
-    """Markdown: one row per run; the ratio of ours to datatrove's run of the same round and shuffle setting."""
-    lines = ["| round | tool | shuffle | seconds | tokens/s | tokens written | documents | ours / datatrove "
-             "| peak MiB: RSS / PSS / sum of VmHWM |", "|---|---|---|---|---|---|---|---|---|"]
+    """Markdown: one row per run; ratios of ours to datatrove's run of the same round and shuffle setting."""
+    lines = ["| round | tool (stage seconds) | shuffle | load 1 min (start, end) | seconds | tokens/s | ours / dt "
+             "| CPU s | tokens / CPU s | ours / dt (CPU) | peak MiB: RSS / anonymous / PSS |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for number, runs in enumerate(rounds, 1):
         for run in runs:
-            ours = next((r for r in runs if r["tool"] == "hephaestus pack" and r["shuffle"] == run["shuffle"]), None)
-            theirs = next((r for r in runs if r["tool"] != "hephaestus pack" and r["shuffle"] == run["shuffle"]),
-                          None)
-            ratio = f"{ours['tokens_per_s'] / theirs['tokens_per_s']:.2f}x" if ours and theirs else ""
-            stages = f" ({', '.join(f'{k} {v} s' for k, v in run['stage_seconds'].items())})" \
-                if "stage_seconds" in run else ""
-            lines.append(f"| {number} | {run['tool']}{stages} | {'on' if run['shuffle'] else 'off'} | "
-                         f"{run['seconds']} | {run['tokens_per_s'] / 1e6:.2f} M | {run['tokens']:,} | "
-                         f"{run['documents']:,} | {ratio if run['tool'] == 'hephaestus pack' else ''} | "
-                         f"{run['peak_rss_mb']:,} / {run['peak_pss_mb']:,} / {run['peak_hwm_mb']:,} |")
+            pair = [r for r in runs if r["shuffle"] == run["shuffle"]]
+            ours = next((r for r in pair if r["tool"] == OURS), None)
+            theirs = next((r for r in pair if r["tool"] != OURS), None)
+            wall = cpu = ""
+            if run is ours and theirs:
+                wall = f"{ours['tokens_per_s'] / theirs['tokens_per_s']:.2f}x"
+                cpu = f"{ours['tokens_per_cpu_s'] / theirs['tokens_per_cpu_s']:.2f}x"
+            stages = ", ".join(f"{k} {v}" for k, v in run["stage_seconds"].items())
+            lines.append(f"| {number} | {run['tool']} ({stages}) | {'on' if run['shuffle'] else 'off'} | "
+                         f"{run['load_start']}, {run['load_end']} | {run['seconds']} | "
+                         f"{run['tokens_per_s'] / 1e6:.2f} M | {wall} | {run['cpu_seconds']} | "
+                         f"{run['tokens_per_cpu_s'] / 1e6:.2f} M | {cpu} | "
+                         f"{run['peak_rss_mb']:,} / {run['peak_anon_mb']:,} / {run['peak_pss_mb']:,} |")
     return "\n".join(lines)
+
+
+def summary(rounds: list[list[dict[str, Any]]], shuffle: bool, with_datatrove: bool) -> str:
+    """Medians over the rounds for one shuffle setting: tokens/s of each side and the per-round ratios."""
+    ours = [r for runs in rounds for r in runs if r["shuffle"] == shuffle and r["tool"] == OURS]
+    line = (f"shuffle {'on' if shuffle else 'off'}: {ours[0]['tokens']:,} tokens; median tokens/s {OURS} "
+            f"{statistics.median(r['tokens_per_s'] for r in ours) / 1e6:.2f} M")
+    if with_datatrove:
+        theirs = [r for runs in rounds for r in runs if r["shuffle"] == shuffle and r["tool"] != OURS]
+        wall = [o["tokens_per_s"] / t["tokens_per_s"] for o, t in zip(ours, theirs, strict=True)]
+        cpu = [o["tokens_per_cpu_s"] / t["tokens_per_cpu_s"] for o, t in zip(ours, theirs, strict=True)]
+        line += (f", {theirs[0]['tool']} {statistics.median(r['tokens_per_s'] for r in theirs) / 1e6:.2f} M; "
+                 f"median ratio ours/datatrove {statistics.median(wall):.2f}x (rounds: "
+                 f"{', '.join(f'{x:.2f}' for x in wall)}); per CPU second {statistics.median(cpu):.2f}x (rounds: "
+                 f"{', '.join(f'{x:.2f}' for x in cpu)}); peak RSS / anonymous datatrove "
+                 f"{max(r['peak_rss_mb'] for r in theirs):,} / {max(r['peak_anon_mb'] for r in theirs):,} MiB")
+    return line + (f"; peak RSS / anonymous pack {max(r['peak_rss_mb'] for r in ours):,} / "
+                   f"{max(r['peak_anon_mb'] for r in ours):,} MiB")
 
 
 def check_counts(runs: list[dict[str, Any]], docs: int, tolerance: float) -> None:
@@ -229,6 +337,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--tolerance", type=float, default=0.03, help="largest relative token-count difference")
     parser.add_argument("--datatrove-python", default="/tmp/dt-venv/bin/python")
+    parser.add_argument("--datatrove-batch", type=int, default=10_000,
+                        help="DocumentTokenizer batch_size (default: datatrove's own default)")
     parser.add_argument("--skip-datatrove", action="store_true", help="only Hephaestus (e.g. for peak memory)")
     parser.add_argument("--scratch", type=Path, help="folder for the corpus and outputs (default: a temporary one)")
     parser.add_argument("--datatrove-side", action="store_true", help=argparse.SUPPRESS)
@@ -239,11 +349,11 @@ def main() -> None:
     tasks = args.datatrove_tasks or args.workers
     if args.datatrove_side:
         print(json.dumps(datatrove_side(args.corpus, args.work, args.tokenizer_file, args.workers, tasks,
-                                        args.shuffle == "on")))
+                                        args.datatrove_batch, args.shuffle == "on")))
         return
     try:
         from collect_throughput import real_lines
-        from curate_vs_datatrove import RemixedLines, timed
+        from curate_vs_datatrove import RemixedLines
     except ImportError:
         raise SystemExit("run this with the project's .venv/bin/python") from None
     settings = [False, True] if args.shuffle == "both" else [args.shuffle == "on"]
@@ -253,7 +363,7 @@ def main() -> None:
         started = time.perf_counter()
         docs, size = write_corpus(scratch / "corpus", RemixedLines(lines), args.megabytes, args.files)
         tokenizer = train_tokenizer(lines, args.vocab, scratch / "tokenizer")
-        prep = prepare_workspace(scratch / "corpus", tokenizer, scratch / "ws", args.workers, scratch, timed)
+        prep = prepare_workspace(scratch / "corpus", tokenizer, scratch / "ws", args.workers, scratch)
         print(f"corpus: {docs:,} documents, {size / 1e6:,.0f} MB in {args.files} files; BPE of {args.vocab:,} "
               f"ids on {len(set(lines)):,} real documents; prepared in {time.perf_counter() - started:.0f} s "
               f"({json.dumps(prep)}); {args.workers} workers, datatrove tasks {tasks}; {os.cpu_count()} CPUs, "
@@ -263,33 +373,23 @@ def main() -> None:
             runs: list[dict[str, Any]] = []
             for shuffle in settings:
                 jobs: list[Callable[[], dict[str, Any]]] = [
-                    lambda s=shuffle: run_ours(scratch / "ws", args.seq_len, s, scratch, timed)]
+                    lambda s=shuffle: run_ours(scratch / "ws", args.seq_len, s, scratch)]
                 if not args.skip_datatrove:
                     jobs.append(lambda s=shuffle: run_datatrove(args.datatrove_python, scratch / "corpus",
                                                                 tokenizer / "tokenizer.json", args.workers, tasks,
-                                                                s, scratch, timed))
+                                                                args.datatrove_batch, s, scratch))
                 if number % 2:
                     jobs.reverse()
                 for job in jobs:
-                    runs.append(job())
-                    print(json.dumps({"round": number + 1, "megabytes": args.megabytes, "load":
-                                      round(os.getloadavg()[0], 1), **runs[-1]}), flush=True)
+                    load = round(os.getloadavg()[0], 1)
+                    runs.append({**job(), "load_start": load, "load_end": round(os.getloadavg()[0], 1)})
+                    print(json.dumps({"round": number + 1, "megabytes": args.megabytes, **runs[-1]}), flush=True)
                 check_counts([r for r in runs if r["shuffle"] == shuffle], docs, args.tolerance)
             rounds.append(runs)
     print()
     print(table(rounds))
     for shuffle in settings:
-        ours = [r for runs in rounds for r in runs if r["shuffle"] == shuffle and r["tool"] == "hephaestus pack"]
-        line = (f"shuffle {'on' if shuffle else 'off'}: median tokens/s hephaestus pack "
-                f"{statistics.median(r['tokens_per_s'] for r in ours) / 1e6:.2f} M")
-        if not args.skip_datatrove:
-            theirs = [r for runs in rounds for r in runs if r["shuffle"] == shuffle and r["tool"] != ours[0]["tool"]]
-            ratios = [o["tokens_per_s"] / t["tokens_per_s"] for o, t in zip(ours, theirs, strict=True)]
-            line += (f", datatrove {statistics.median(r['tokens_per_s'] for r in theirs) / 1e6:.2f} M; median ratio "
-                     f"ours/datatrove {statistics.median(ratios):.2f}x (per round: "
-                     f"{', '.join(f'{x:.2f}' for x in ratios)})")
-        print(line + f"; peak RSS of pack {max(r['peak_rss_mb'] for r in ours):,} MiB")
-
+        print(summary(rounds, shuffle, not args.skip_datatrove))
 
 if __name__ == "__main__":
     main()
