@@ -4,7 +4,6 @@ filed as WS/eval/<label>/results.json (and the BFCL answers as items.jsonl), the
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from typing import Any
 
@@ -80,7 +79,3 @@ def evaluate_one(workspace: Workspace, settings: EvalSettings, target: EvalTarge
         console.print(f"eval: {target.label}: {note}", highlight=False)
     return results
 
-
-def read_results(workspace: Workspace) -> list[dict[str, Any]]:
-    """Every label's results, ordered by label."""
-    return [json.loads(p.read_text()) for p in sorted(workspace.stage_dir("eval").glob("*/results.json"))]
