@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from rich.console import Console
@@ -66,8 +65,9 @@ def select(workspace: Workspace, settings: SelectSettings, *, restart: bool = Fa
                               for p in web_files])
     values = {name: attrs.column(name).to_numpy() for name in ("agent_score", "similarity", "similarity_topk")}
     resolved = rule.resolve(values)
-    chosen = set(np.asarray(attrs.column("id").to_pylist(), dtype=object)[resolved.mask(values)].tolist())
-    scores = {row["id"]: row for row in attrs.to_pylist() if row["id"] in chosen}
+    kept = attrs.filter(pa.array(resolved.mask(values)))  # only the chosen rows become Python objects
+    chosen = set(kept.column("id").to_pylist())
+    scores = {row["id"]: row for row in kept.to_pylist()}
     for path in web_files:
         if not workspace.is_done(STAGE, names[path]):
             _write_retrieved(workspace, path, names[path], split, scores)
