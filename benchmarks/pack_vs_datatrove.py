@@ -16,7 +16,8 @@ read WS/mix's Parquet, tokenise in batches of 1,024 documents (the Rust backend'
 threads), pack into seq_len sequences with the loss mask (mask.bin), the document index (docs.npy,
 doc_sources.npy) and, with shuffle on, the global two-pass shuffle of the sequences (1 GiB budget, the
 default); stage1 and valid/text both. The pack stage is one Python process (the tokenizer's Rust threads are its
-only parallelism); the process's wall time includes the interpreter start and imports.
+only parallelism); the process's wall time includes the interpreter start and imports. The driver wraps
+`hephaestus.pack.stage.shuffle_pack` to time the shuffle apart (reported as "of which shuffle").
 
 datatrove (--datatrove-python, a separate virtual environment: its pins conflict with ours), e.g.
 
@@ -25,17 +26,19 @@ datatrove (--datatrove-python, a separate virtual environment: its pins conflict
 
 runs this file with --datatrove-side: `LocalPipelineExecutor(tasks=--datatrove-tasks, workers=--workers)` of
 `JsonlReader(corpus) -> DocumentTokenizer(tokenizer.json, eos_token="<|endoftext|>", shuffle_documents=...)`
-(its defaults otherwise: batches of 10,000, .ds token files with a .ds.index of document ends, no loss file),
-and with shuffle on a second executor, `DocumentTokenizerMerger(shuffle=True)` (datatrove's one task that
-shuffles across the tokenizer's files; DocumentTokenizer alone only shuffles documents within each task's file).
+(batches of --datatrove-batch, by default datatrove's 10,000; its defaults otherwise: .ds token files with a
+.ds.index of document ends, no loss file), and with shuffle on a second executor,
+`DocumentTokenizerMerger(shuffle=True)` (datatrove's one task that shuffles across the tokenizer's files;
+DocumentTokenizer alone only shuffles documents within each task's file).
 datatrove stores a flat token stream and cuts sequences when reading it; Hephaestus writes the sequences,
 padding only the last one. Timed: the whole process, interpreter start and imports included.
 
 Tokens are counted as written: Hephaestus's `tokens` of every dataset in WS/pack/stats.json (documents + EOS,
 the last sequence's padding excluded), datatrove's .ds bytes / 2; they must agree within --tolerance. Peak
 memory is `curate_vs_datatrove.TreeMemory` over each command's process tree (MiB: summed RSS, summed PSS, summed
-per-process peaks); CPU seconds (user + system) are sampled over the same tree (`TreeCpu`), so that tokens per
-CPU second can be compared too, which other jobs on a shared machine disturb less than wall time. The two sides
+per-process peaks); `TreeCpu` samples the same tree for its anonymous RSS (without memmapped file pages) and
+CPU seconds (user + system), so that tokens per CPU second can be compared too, which other jobs on a shared
+machine disturb less than wall time. The two sides
 alternate order between rounds. Prints one JSON line per run, a markdown table and the median ratio
 ours/datatrove for each shuffle setting.
 
