@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from hephaestus.chat_template import TURN_END
+from hephaestus.evaluate.bfcl_values import scalar_source
 
 TOOL_CALL = re.compile(r"<tool_call>(.*?)</tool_call>", re.DOTALL)
 # bfcl-eval's Python decoder evaluates arithmetic arguments (`a=2*3`) with eval: numbers and these operators only
@@ -103,10 +104,5 @@ def _arithmetic(node: ast.AST) -> bool:
 
 def _source_text(value: Any) -> Any:
     """A JSON scalar as Java/JavaScript source text; strings, lists and objects as they are."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, int | float):
-        return repr(value)
-    return value
+    text = scalar_source(value)
+    return value if text is None else text

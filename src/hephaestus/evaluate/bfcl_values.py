@@ -64,8 +64,13 @@ def reference_arguments(function: Mapping[str, Any], truth: Mapping[str, Any], l
     return arguments
 
 
-def _number(value: int | float) -> str:
-    return repr(value)
+def scalar_source(value: Any) -> str | None:
+    """Java/JavaScript source text of a JSON scalar (true, false, null or a number); None for anything else."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    return repr(value) if isinstance(value, int | float) else None
 
 
 def java_source(value: Any, schema: Mapping[str, Any]) -> str:
@@ -76,7 +81,7 @@ def java_source(value: Any, schema: Mapping[str, Any]) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float) and kind in ("long", "float"):
-        return _number(value) + ("L" if kind == "long" else "f")
+        return repr(value) + ("L" if kind == "long" else "f")
     if isinstance(value, list) and kind == "Array":
         name = item.get("type") or "Object"
         return f"new {JAVA_ARRAY_TYPES.get(name, name)}[]{{{', '.join(java_source(v, item) for v in value)}}}"
@@ -87,7 +92,8 @@ def java_source(value: Any, schema: Mapping[str, Any]) -> str:
     if isinstance(value, dict):
         puts = " ".join(f"put({json.dumps(str(k))}, {_java_element(v, {})});" for k, v in value.items())
         return f"new HashMap<String, Object>() {{{{ {puts} }}}}" if value else "new HashMap<>()"
-    return _number(value) if isinstance(value, int | float) else json.dumps(value)
+    text = scalar_source(value)
+    return json.dumps(value) if text is None else text
 
 
 def _java_element(value: Any, schema: Mapping[str, Any]) -> str:
@@ -106,12 +112,8 @@ def js_source(value: Any, schema: Mapping[str, Any]) -> str:
 
 
 def _js_element(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, int | float):
-        return _number(value)
+    if (text := scalar_source(value)) is not None:
+        return text
     if isinstance(value, list):
         return "[" + ", ".join(_js_element(v) for v in value) + "]"
     if isinstance(value, dict):
