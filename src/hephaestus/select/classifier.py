@@ -96,7 +96,8 @@ def train_classifier(
     model_path = workdir / f"{MODEL_NAME}.{'ftz' if quantize else 'bin'}"
     with tempfile.TemporaryDirectory(dir=workdir, prefix="fasttext-") as tmp:
         train_path = Path(tmp) / "train.txt"
-        train_path.write_text("".join(f"{label} {line}\n" for label, line in examples), encoding="utf-8")
+        with train_path.open("w", encoding="utf-8") as file:
+            file.writelines(f"{label} {line}\n" for label, line in examples)
         try:
             model = fasttext.train_supervised(input=str(train_path), loss="softmax", verbose=0, **params)
         except RuntimeError as error:  # fasttext-numpy2 0.10.4 hits NaN at random with small bucket * dim

@@ -42,41 +42,42 @@ def curated_files(curate_dir: Path) -> list[Path]:
 def read_subset(files: Sequence[Path], which: str, split: CorpusSplit, columns: list[str],
                 limit: int | None = None, seed: int = 0) -> pa.Table:
     """Seed (`which="seed"`) or web (`which="web"`) rows of the files, in file order; with `limit`, the `limit`
-    rows of smallest id hash (the same sample as `hash_sample`). Rows that may belong to the sample are copied
-    out of their batch (a slice would keep the whole batch alive) and pruned as they pile up, so memory holds
-    about twice the sample, not the corpus."""
+    rows of smallest id hash (the same sample as `hash_sample`). With a limit, a first pass over the ids finds
+    the hash of the last row in the sample and a second copies out only the rows up to it, so memory holds the
+    sample and one batch, never the corpus."""
+    cut = _sample_cut(files, which, split, limit, seed) if limit is not None else None
     parts: list[pa.Table] = []
-    keys: list[np.ndarray] = []
-    pending = 0
-    threshold = np.iinfo(np.uint64).max
     for path in files:
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=4096, columns=sorted({*columns, "kind", "source"})):
-            table = pa.Table.from_batches([batch])
-            table = table.filter(split.is_seed(table) if which == "seed" else split.is_web(table)).select(columns)
-            if limit is None:
-                parts.append(table)
-                continue
-            hashes = np.array([xxhash.xxh3_64_intdigest(i.encode(), seed=seed) for i in table.column("id").to_pylist()],
-                              dtype=np.uint64)
-            candidates = np.flatnonzero(hashes <= threshold)
-            parts.append(table.take(pa.array(candidates, pa.int64())))  # a copy of the candidate rows only
-            keys.append(hashes[candidates])
-            pending += candidates.size
-            if pending > 2 * limit:
-                parts, keys, threshold = _smallest(parts, keys, limit)
-                pending = limit
-    if limit is not None and parts:
-        parts, keys, _ = _smallest(parts, keys, limit)
+        for table in _rows(path, which, split, sorted({*columns, "id"})):
+            if cut is not None:
+                keys = _id_hashes(table, seed)
+                take = (keys < cut[0]) | ((keys == cut[0]) & (np.cumsum(keys == cut[0]) <= cut[1]))
+                cut = (cut[0], cut[1] - int(np.sum(take & (keys == cut[0]))))
+                table = table.take(pa.array(np.flatnonzero(take), pa.int64()))  # a copy: the batch is let go
+            parts.append(table.select(columns))
     return pa.concat_tables(parts) if parts else pa.table({c: pa.array([], pa.string()) for c in columns})
 
 
-def _smallest(parts: list[pa.Table], keys: list[np.ndarray], limit: int) -> tuple[list[pa.Table], list[np.ndarray],
-                                                                                 np.uint64]:
-    """The `limit` rows of smallest key among `parts`, in their original order, as one compact table."""
-    table, key = pa.concat_tables(parts), np.concatenate(keys)
-    keep = np.sort(np.argsort(key, kind="stable")[:limit])
-    threshold = key[keep].max() if keep.size == limit else np.iinfo(np.uint64).max
-    return [table.take(pa.array(keep, pa.int64()))], [key[keep]], threshold
+def _rows(path: Path, which: str, split: CorpusSplit, columns: list[str]) -> Iterator[pa.Table]:
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=4096, columns=sorted({*columns, "kind", "source"})):
+        table = pa.Table.from_batches([batch])
+        yield table.filter(split.is_seed(table) if which == "seed" else split.is_web(table)).select(columns)
+
+
+def _id_hashes(table: pa.Table, seed: int) -> np.ndarray:
+    return np.array([xxhash.xxh3_64_intdigest(i.encode(), seed=seed) for i in table.column("id").to_pylist()],
+                    dtype=np.uint64)
+
+
+def _sample_cut(files: Sequence[Path], which: str, split: CorpusSplit, limit: int, seed: int) -> tuple[np.uint64, int]:
+    """The largest id hash in the sample of `limit` rows and how many rows with that hash it takes (the first ones
+    in file order, as a stable sort would)."""
+    keys = np.concatenate([_id_hashes(table, seed) for path in files for table in _rows(path, which, split, ["id"])]
+                          or [np.zeros(0, np.uint64)])
+    if keys.size <= limit:
+        return np.iinfo(np.uint64).max, keys.size
+    last = np.partition(keys, limit - 1)[limit - 1]
+    return last, limit - int(np.sum(keys < last))
 
 
 def hash_sample(table: pa.Table, limit: int, seed: int = 0) -> pa.Table:

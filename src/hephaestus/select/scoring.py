@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,28 +45,36 @@ class Scorer:
         })
 
 
+def _texts(column: pa.ChunkedArray) -> Iterator[str]:
+    """The strings of a column, a chunk at a time (not all of them as Python objects at once)."""
+    for chunk in column.chunks:
+        for start in range(0, len(chunk), 4096):
+            yield from chunk.slice(start, 4096).to_pylist()
+
+
 def source_family(source: str) -> str:
     """`botocore:s3` -> `botocore`; `trajectories:bfcl:simple` -> `trajectories:bfcl`."""
     parts = source.split(":")
     return ":".join(parts[:2]) if parts[0] == "trajectories" and len(parts) > 2 else parts[0]
 
 
-def train_or_load(stage_dir: Path, settings: SelectSettings, seeds: pa.Table, web: pa.Table,
+def train_or_load(stage_dir: Path, settings: SelectSettings, seeds: pa.Table, read_web: Callable[[], pa.Table],
                   console: Console) -> Scorer:
-    """Train the classifier (on up to `max_train_per_class` seeds) and index up to `max_seeds` seeds,
-    or load both when a previous run made them."""
+    """Train the classifier (on up to `max_train_per_class` seeds and the general documents `read_web` gives)
+    and index up to `max_seeds` seeds, or load both when a previous run made them."""
     metrics_file = stage_dir / "classifier.json"
     model_dir = stage_dir / "classifier"
     if metrics_file.exists():
         metrics = json.loads(metrics_file.read_text())
         classifier = AgentClassifier.load(metrics["model"])
     else:
-        positives = hash_sample(seeds, settings.max_train_per_class).column("text").to_pylist()
-        negatives = hash_sample(web, settings.max_train_per_class).column("text").to_pylist()
+        positives = hash_sample(seeds, settings.max_train_per_class).column("text")
+        negatives = hash_sample(read_web(), settings.max_train_per_class).column("text")
         console.print(f"select: training the agent classifier on {len(positives):,} seed and "
                       f"{len(negatives):,} general documents")
-        classifier, metrics = train_classifier(positives, negatives, workdir=model_dir,
+        classifier, metrics = train_classifier(_texts(positives), _texts(negatives), workdir=model_dir,
                                                epoch=settings.classifier_epochs)
+        del negatives
         write_json_atomic(metrics_file, metrics)
     console.print("select: classifier on held-out data: " + ", ".join(
         f"{name} {metrics[name]:.3f}" for name in ("accuracy", "precision", "recall", "f1")))

@@ -55,8 +55,8 @@ def select(workspace: Workspace, settings: SelectSettings, *, restart: bool = Fa
     if seeds.num_rows < 10 or not web_files:
         raise WorkspaceError(f"{curate_dir}: select needs seed agent records ({', '.join(split.seed_kinds)}; found "
                              f"{seeds.num_rows}) and web text records (found {len(web_files)} files)")
-    general = read_subset(web_files, "web", split, ["id", "text"], limit=settings.max_train_per_class)
-    scorer = train_or_load(stage_dir, settings, seeds, general, console)
+    scorer = train_or_load(stage_dir, settings, seeds, lambda: read_subset(
+        web_files, "web", split, ["id", "text"], limit=settings.max_train_per_class), console)
     names = {path: task_name(path, curate_dir) for path in web_files}
     for path in web_files:
         if not (stage_dir / "attrs" / "select" / f"{names[path]}.parquet").exists():
