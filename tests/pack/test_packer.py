@@ -73,6 +73,19 @@ def test_mask_sidecar_is_aligned_and_eos_follows_the_last_token(tmp_path: Path) 
     assert np.array_equal(stream(pack, 0)[: expected.size], np.concatenate([np.append(d, EOS) for d in docs]))
 
 
+def test_read_rows_copies_the_same_rows_as_the_memmaps(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    writer = PackWriter(tmp_path / "p", seq_len=8, vocab_size=70_000, eos_id=EOS)
+    for doc in random_docs(rng, 50, seq_len=8, vocab=70_000):
+        writer.add(doc, (doc % 3 == 0).astype(np.uint8))
+    writer.close()
+    pack = PackedDataset(tmp_path / "p")
+    for start, stop in ((0, 1), (3, 9), (len(pack) - 2, len(pack) + 5), (len(pack), len(pack) + 1)):
+        tokens, mask = pack.read_rows(start, stop)
+        assert tokens.dtype == np.uint32 and not any(isinstance(a, np.memmap) for a in (tokens, tokens.base))
+        assert np.array_equal(tokens, pack.tokens[start:stop]) and np.array_equal(mask, pack.mask[start:stop])
+
+
 def test_position_ids_restart_at_every_document_and_sequence_start(tmp_path: Path) -> None:
     writer = PackWriter(tmp_path / "p", seq_len=8, vocab_size=50, eos_id=EOS)
     for doc in ([1, 2], [3, 4, 5, 6, 7, 8, 9, 10, 11], [12]):

@@ -189,6 +189,15 @@ class PackedDataset:
         order = np.lexsort((offset, sequence))
         return sequence[order], offset[order], source[order]
 
+    def read_rows(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of the tokens and loss mask of sequences start..stop-1, read with plain file reads: unlike
+        slices of the memmaps, they leave no file pages mapped into this process once dropped."""
+        rows = max(0, min(stop, len(self)) - start)
+        return tuple(  # type: ignore[return-value]
+            np.fromfile(self.folder / name, array.dtype, rows * self.seq_len,
+                        offset=start * self.seq_len * array.dtype.itemsize).reshape(rows, self.seq_len)
+            for name, array in (("tokens.bin", self.tokens), ("mask.bin", self.mask)))
+
     def _open(self, name: str, dtype: np.dtype, rows: int) -> np.ndarray:
         path = self.folder / name
         expected = rows * self.seq_len * dtype.itemsize

@@ -42,7 +42,7 @@ def shuffle_pack(source: str | Path, target: str | Path, seed: int, memory_bytes
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     tmp.mkdir(parents=True)
     try:
-        chunk = buckets * max(1, capacity // buckets // (2 if drop_untrained else 1))
+        chunk = buckets * max(1, capacity // buckets // 2)  # the chunk read + its records: half the budget
         sizes, segments = _deal(pack, tmp / "buckets", record, chunk, rng, buckets, drop_untrained)
         _collect(pack.seq_len, tmp, record, buckets, segments, rng)
         (tmp / "buckets").rmdir()
@@ -71,13 +71,12 @@ def _deal(
     segment_count = 0
     for start in range(0, len(pack), chunk):
         stop = min(start + chunk, len(pack))
-        keep = pack.mask[start:stop].any(axis=1) if drop_untrained else np.ones(stop - start, bool)
+        tokens, mask = pack.read_rows(start, stop)
+        keep = mask.any(axis=1) if drop_untrained else np.ones(stop - start, bool)
         rows_kept = np.flatnonzero(keep)
         records = np.empty(rows_kept.size, record)
-        if drop_untrained:  # fancy indexing copies: such chunks are half as long (see shuffle_pack)
-            records["tokens"], records["mask"] = pack.tokens[start:stop][rows_kept], pack.mask[start:stop][rows_kept]
-        else:
-            records["tokens"], records["mask"] = pack.tokens[start:stop], pack.mask[start:stop]
+        records["tokens"], records["mask"] = (tokens[rows_kept], mask[rows_kept]) if drop_untrained else (tokens, mask)
+        del tokens, mask
         sequence, offset, source = pack.segments(start, stop)
         kept_segment = keep[sequence - start]
         local = (np.cumsum(keep) - 1)[sequence[kept_segment] - start]  # each kept segment's row in `records`
