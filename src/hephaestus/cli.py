@@ -130,6 +130,11 @@ def mix_(
     total_tokens: Annotated[int | None, typer.Option(min=1, help="Token budget of stage I (default: as many as "
                                                      "the shares allow without repeats).")] = None,
     max_epochs: Annotated[float, typer.Option(min=1, help="Most times a source may be repeated.")] = 4.0,
+    count_sample: Annotated[float | None, typer.Option(min=0, max=1, help="Estimate token counts from this "
+                                                       "fraction of the documents (default: count all, exactly).")]
+    = None,
+    stage2_replay: Annotated[float, typer.Option(min=0, max=0.99, help="Share of stage II tokens replayed from "
+                                                 "the text and code sources (against forgetting).")] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed of the hash sampling.")] = 0,
 ) -> None:
     """Count tokens, solve the agent/text/code mixture and write the stage I/II/III and validation datasets."""
@@ -139,7 +144,8 @@ def mix_(
     code_share = (1 - agent) / 2 if code is None else code
     try:
         config = MixConfig(tokenizer=tokenizer, vocab_size=vocab_size, total_tokens=total_tokens,
-                           max_epochs=max_epochs, seed=seed,
+                           max_epochs=max_epochs, seed=seed, count_sample_rate=count_sample,
+                           stage2_replay=stage2_replay,
                            shares={"agent": agent, "code": code_share, "text": 1 - agent - code_share})
         summary = run_mix(Workspace(workspace), config.settings(), restart=restart, console=console)
     except (WorkspaceError, ValueError, FileNotFoundError) as error:

@@ -107,6 +107,8 @@ class MixConfig(Strict):
     total_tokens: int | None = Field(default=None, ge=1)
     max_epochs: float = Field(default=4.0, ge=1)
     on_shortfall: Literal["keep_total", "keep_shares"] = "keep_total"
+    count_sample_rate: float | None = Field(default=None, gt=0, le=1)
+    stage2_replay: float = Field(default=0.0, ge=0, lt=1)
     seed: int = 0
     valid_fraction: float = Field(default=0.02, ge=0, lt=1)
 
@@ -149,6 +151,7 @@ class TrainConfigSection(Strict):
     eval_batches: int = Field(default=20, ge=1)
     checkpoint_every: int = Field(default=50, ge=0)
     compile: bool = False
+    attention: Literal["sdpa", "flex_attention", "flash_attention_2", "eager"] = "sdpa"
     stages: dict[Literal[1, 2, 3], TrainStageConfig] = Field(
         default_factory=lambda: {1: TrainStageConfig(), 2: TrainStageConfig(), 3: TrainStageConfig()})
 

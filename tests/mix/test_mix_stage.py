@@ -45,3 +45,30 @@ def test_mix_hits_the_shares_within_half_a_point_when_data_suffice(curated_ws, t
 def test_mix_without_curate_says_what_to_run(tmp_path):
     with pytest.raises(WorkspaceError, match="run `hephaestus curate` first"):
         mix(Workspace(tmp_path), SMALL)
+
+
+def test_mix_on_sampled_counts_states_their_error(curated_ws):
+    exact = mix(curated_ws, SMALL, restart=True)["mix"]
+    sampled_settings = MixSettings(**{**SMALL.__dict__, "count_sample_rate": 0.2})
+    summary = mix(curated_ws, sampled_settings, restart=True)
+    check(summary)
+    counts = summary["mix"]["token_counts"]
+    assert counts["method"] == "sample" and "token counts estimated from a 20.0% sample" in counts["notes"][0]
+    assert any(not row["exact"] and row["tokenised"] < row["documents"] for row in counts["sources"].values())
+    for source, row in counts["sources"].items():
+        truth = exact["sources"][source]["available_tokens"]
+        assert abs(row["tokens"] - truth) <= 4 * row["stderr"] if not row["exact"] else row["tokens"] == truth
+    folder = curated_ws.stage_dir("mix")
+    first = sorted(r["id"] for r in _rows(folder / "stage1"))
+    mix(curated_ws, sampled_settings, restart=True)
+    assert first and sorted(r["id"] for r in _rows(folder / "stage1")) == first
+
+
+@pytest.mark.parametrize("count_sample_rate", [None, 0.2])
+def test_stage_two_replays_general_documents_at_the_share_asked(curated_ws, count_sample_rate):
+    settings = MixSettings(**{**SMALL.__dict__, "stage2_replay": 0.2, "count_sample_rate": count_sample_rate})
+    report = mix(curated_ws, settings, restart=True)["mix"]["stage2"]
+    stage2 = _rows(curated_ws.stage_dir("mix") / "stage2")
+    assert {r["kind"] for r in stage2} >= {"tool_doc", "trajectory", "text"}
+    assert report["replay_target_share"] == 0.2 and report["seed_tokens"] > 0
+    assert abs(report["replay_share"] - 0.2) < (0.01 if count_sample_rate is None else 0.1)

@@ -54,7 +54,8 @@ def test_resume_after_a_crash_continues_exactly(tmp_path: Path) -> None:
     straight = records(tmp_path / "straight")
     assert [r["step"] for r in straight] == list(range(1, 9))
     assert straight[-1]["loss"] < straight[0]["loss"]
-    assert {"lr", "grad_norm", "tokens_per_s"} <= straight[0].keys()
+    assert {"lr", "grad_norm", "tokens_per_s", "mfu", "eta_s"} <= straight[0].keys()
+    assert all(0 < r["mfu"] < 1 for r in straight) and straight[-1]["eta_s"] == 0 < straight[0]["eta_s"]
     assert [r["step"] for r in straight if "valid/held" in r] == [4, 8]
 
     def crash_at_5(record: dict) -> None:

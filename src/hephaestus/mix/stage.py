@@ -14,25 +14,29 @@ import json
 import math
 import time
 from collections import Counter
-from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-import pyarrow as pa
+import numpy as np
 import pyarrow.parquet as pq
 from rich.console import Console
-from rich.table import Table
 
 from hephaestus.io.parquet import RecordWriter
+from hephaestus.mix.count import TokenCount
+from hephaestus.mix.exact import exact_copies, exact_replay, held_out, source_tokens
 from hephaestus.mix.plan import (
     GROUPS,
+    RETRIEVED,
+    MixPlan,
     MixTarget,
     SourceTokens,
     achieved_report,
-    hash_fraction,
+    report_table,
     solve,
 )
+from hephaestus.mix.sampled import estimate_sources, hashed_copies, hashed_replay
 from hephaestus.mix.tokens import MixSettings, token_counts, tokenizer_for
+from hephaestus.pack.tokenizer import TokenizerHandle
 from hephaestus.run.record_job import record_files, task_name
 from hephaestus.run.summary import summarise
 from hephaestus.stats import ShardStats, check
@@ -50,11 +54,6 @@ def input_files(workspace: Workspace) -> dict[str, Path]:
     return files
 
 
-def is_valid(doc_id: str, settings: MixSettings) -> bool:
-    """Held out for validation: a fixed hash fraction of every kind."""
-    return hash_fraction(doc_id, settings.seed + 1) < settings.valid_fraction
-
-
 def mix(workspace: Workspace, settings: MixSettings, *, restart: bool = False,
         console: Console | None = None) -> dict[str, Any]:
     console = console or Console(stderr=True)
@@ -67,66 +66,92 @@ def mix(workspace: Workspace, settings: MixSettings, *, restart: bool = False,
     stage_dir = workspace.stage_dir(STAGE)
     started = time.monotonic()
     tokenizer = tokenizer_for(stage_dir / "tokenizer", settings, list(files.values()), console)
-    counts = {task: token_counts(path, tokenizer, stage_dir / "attrs" / "tokens" / f"{task}.parquet")
-              for task, path in files.items()}
-    available: Counter[str] = Counter()
-    documents: Counter[str] = Counter()
-    groups: dict[str, str] = {}
-    for table in counts.values():
-        for row in table.to_pylist():
-            if not is_valid(row["id"], settings):
-                available[row["source"]] += row["tokens"]
-                documents[row["source"]] += 1
-                groups[row["source"]] = row["group"]
-    sources = [SourceTokens(s, groups[s], available[s], documents[s]) for s in sorted(available)]
-    target = MixTarget(shares=settings.shares, total_tokens=settings.total_tokens or _default_total(sources, settings),
-                       max_epochs=settings.max_epochs, on_shortfall=settings.on_shortfall)
-    plan = solve(sources, target)
-    chosen = token_exact_copies(counts.values(), plan.rates, settings)
+    try:
+        chosen = (_select_exact if settings.count_sample_rate is None else _select_sampled)(
+            files, tokenizer, settings, stage_dir)
+    except ValueError as error:
+        raise WorkspaceError(f"{workspace.stage_dir('curate')}: {error}") from error
     taken: Counter[str] = Counter()
+    stage2: Counter[str] = Counter({"seed": 0, "replay": 0})
     for task, path in files.items():
         if not workspace.is_done(STAGE, task):
-            workspace.mark_done(STAGE, task, _split(path, counts[task], chosen, stage_dir, task, settings))
-        taken.update(json.loads(workspace.done_marker(STAGE, task).read_text())["taken"])
+            workspace.mark_done(STAGE, task, _split(path, task, chosen, stage_dir))
+        done = json.loads(workspace.done_marker(STAGE, task).read_text())
+        taken.update(done["taken"])
+        stage2.update(done["stage2"])
+    plan = chosen.plan
     report = achieved_report(plan, dict(taken))
     report["notes"] = plan.notes
+    report["token_counts"] = _count_report(settings, chosen.estimates)
+    report["stage2"] = {"replay_target_share": settings.stage2_replay, "seed_tokens": stage2["seed"],
+                        "replay_tokens": stage2["replay"],
+                        "replay_share": stage2["replay"] / max(1.0, stage2["seed"] + stage2["replay"])}
     report["tokenizer"] = {"fingerprint": tokenizer.fingerprint, "vocab_size": tokenizer.vocab_size}
     write_json_atomic(stage_dir / "report.json", report)
-    console.print(_group_table(report))
-    for note in plan.notes:
+    console.print(report_table(report))
+    for note in [*plan.notes, *report["token_counts"]["notes"]]:
         console.print(f"mix: {note}", highlight=False, soft_wrap=True)
     groups_by_task = {task: task.split("__")[0] for task in files}
     return summarise(workspace, STAGE, groups_by_task, [], time.monotonic() - started, {"mix": report})
 
 
-def _group_table(report: dict[str, Any]) -> Table:
-    table = Table("group", "target", "achieved", "Δ pp", "tokens", title="stage I mixture")
-    for group, row in report["groups"].items():
-        table.add_row(group, f"{row['target_share']:.2%}", f"{row['achieved_share']:.2%}",
-                      f"{100 * (row['achieved_share'] - row['target_share']):+.2f}", f"{row['achieved_tokens']:,.0f}")
-    return table
+class Selection(NamedTuple):
+    """The solved plan and every file's held-out flags and copies (row-aligned with the file)."""
+
+    plan: MixPlan
+    held: dict[str, np.ndarray]
+    copies: dict[str, np.ndarray]
+    replay: dict[str, np.ndarray]  # text and code documents stage II replays
+    tokens: dict[str, np.ndarray]  # exact tokens of every document; empty when counts are estimated
+    estimates: dict[str, TokenCount]  # estimated tokens per source; empty when counts are exact
 
 
-def token_exact_copies(counts: Iterable[pa.Table], rates: dict[str, float], settings: MixSettings) -> dict[str, int]:
-    """Copies of every training document: floor(rate) of each, plus one for the documents first in a seeded
-    hash order until the source's fractional quota of tokens is met (to within one document)."""
-    docs: dict[str, list[tuple[float, str, int]]] = {}
-    for table in counts:
-        for row in table.to_pylist():
-            if not is_valid(row["id"], settings):
-                docs.setdefault(row["source"], []).append(
-                    (hash_fraction(row["id"], settings.seed), row["id"], row["tokens"]))
-    chosen: dict[str, int] = {}
-    for source, entries in docs.items():
-        rate = rates.get(source, 0.0)
-        whole = math.floor(rate)
-        quota = (rate - whole) * sum(tokens for _, _, tokens in entries)
-        taken = 0
-        for _, doc_id, tokens in sorted(entries):
-            extra = int(taken + tokens / 2 <= quota)  # take a document while that brings us closer to the quota
-            taken += extra * tokens
-            chosen[doc_id] = max(chosen.get(doc_id, 0), whole + extra)
-    return chosen
+def _select_exact(files: dict[str, Path], tokenizer: TokenizerHandle, settings: MixSettings,
+                  stage_dir: Path) -> Selection:
+    counts = {task: token_counts(path, tokenizer, stage_dir / "attrs" / "tokens" / f"{task}.parquet")
+              for task, path in files.items()}
+    held = {task: held_out(table.column("id"), settings.seed, settings.valid_fraction)
+            for task, table in counts.items()}
+    plan = _solve(source_tokens(counts, held), settings)
+    return Selection(plan, held, exact_copies(counts, held, plan.rates, settings.seed),
+                     exact_replay(counts, held, settings.stage2_replay, settings.seed),
+                     {task: table.column("tokens").to_numpy() for task, table in counts.items()}, {})
+
+
+def _select_sampled(files: dict[str, Path], tokenizer: TokenizerHandle, settings: MixSettings,
+                    stage_dir: Path) -> Selection:
+    keys = {task: pq.read_table(path, columns=["id", "source"]) for task, path in files.items()}
+    held = {task: held_out(table.column("id"), settings.seed, settings.valid_fraction) for task, table in keys.items()}
+    sources, estimates = estimate_sources(files, held, tokenizer, settings.count_sample_rate, settings.seed,
+                                          stage_dir / "attrs" / "token_estimates.json")
+    plan = _solve(sources, settings)
+    groups = {s.source: s.group for s in sources}
+    seed_tokens = sum(s.tokens for s in sources if s.group == "agent" and s.source != RETRIEVED)
+    general = sum(s.tokens for s in sources if s.group in ("text", "code"))
+    rate = min(1.0, settings.stage2_replay / (1 - settings.stage2_replay) * seed_tokens / general) if general else 0.0
+    return Selection(plan, held,
+                     {task: hashed_copies(keys[task], held[task], plan.rates, settings.seed) for task in files},
+                     {task: hashed_replay(keys[task], held[task], groups, rate, settings.seed) for task in files},
+                     {}, estimates)
+
+
+def _solve(sources: list[SourceTokens], settings: MixSettings) -> MixPlan:
+    target = MixTarget(shares=settings.shares, total_tokens=settings.total_tokens or _default_total(sources, settings),
+                       max_epochs=settings.max_epochs, on_shortfall=settings.on_shortfall)
+    return solve(sources, target)
+
+
+def _count_report(settings: MixSettings, estimates: dict[str, TokenCount]) -> dict[str, Any]:
+    """How the tokens were counted; for estimates, each source's count and standard error (EOS included)."""
+    if settings.count_sample_rate is None:
+        return {"method": "exact", "notes": []}
+    rows = {source: {"tokens": e.tokens + e.documents, "stderr": e.stderr, "exact": e.exact, "documents": e.documents,
+                     "tokenised": e.sampled} for source, e in estimates.items()}
+    total = sum(row["tokens"] for row in rows.values())
+    error = math.sqrt(sum(row["stderr"] ** 2 for row in rows.values()))
+    note = (f"token counts estimated from a {settings.count_sample_rate:.1%} sample: {total:,} ± {error:,.0f} "
+            f"(1 s.e.); achieved tokens are estimates too: the pack manifest has the exact ones")
+    return {"method": "sample", "sample_rate": settings.count_sample_rate, "sources": rows, "notes": [note]}
 
 
 def _default_total(sources: list[SourceTokens], settings: MixSettings) -> int:
@@ -136,10 +161,11 @@ def _default_total(sources: list[SourceTokens], settings: MixSettings) -> int:
     return max(1, int(min(limits))) if limits else 1
 
 
-def _split(path: Path, counts: pa.Table, chosen: dict[str, int], stage_dir: Path, task: str,
-           settings: MixSettings) -> dict[str, Any]:
-    """Write one input file's share of stage1 / stage2 / stage3 / valid; return its stats."""
-    tokens = dict(zip(counts.column("id").to_pylist(), counts.column("tokens").to_pylist(), strict=True))
+def _split(path: Path, task: str, chosen: Selection, stage_dir: Path) -> dict[str, Any]:
+    """Write one input file's share of stage1 / stage2 / stage3 / valid, streaming it; return its stats."""
+    held, copies, replay = chosen.held[task], chosen.copies[task], chosen.replay[task]
+    tokens = chosen.tokens.get(task)
+    per_char = {source: e.tokens / max(1, e.characters) for source, e in chosen.estimates.items()}
     stats = ShardStats(task)
     stats.bytes_in = path.stat().st_size
     writers: dict[str, RecordWriter] = {}
@@ -150,24 +176,34 @@ def _split(path: Path, counts: pa.Table, chosen: dict[str, int], stage_dir: Path
         writers[dataset].add(record)
 
     taken: Counter[str] = Counter()
-    for row in pq.read_table(path).to_pylist():
-        if is_valid(row["id"], settings):
-            write(f"valid/{row['kind']}", row)
-            stats.accept()
-            continue
-        n = chosen.get(row["id"], 0)
-        for _ in range(n):
-            write("stage1", row)
-        taken[row["source"]] += n * tokens[row["id"]]
-        if row["kind"] in SEED_KINDS:
-            write("stage2", row)
-        if row["kind"] == "trajectory" and row["messages"]:
-            write("stage3", row)
-        if n or row["kind"] in SEED_KINDS:
-            stats.accept()
-        else:
-            stats.reject("not_sampled", row["id"])
+    stage2: Counter[str] = Counter()
+    at = 0
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=1024):
+        if batch.num_rows + at > len(held):
+            break
+        for i, row in enumerate(batch.to_pylist(), start=at):
+            if held[i]:
+                write(f"valid/{row['kind']}", row)
+                stats.accept()
+                continue
+            for _ in range(copies[i]):
+                write("stage1", row)
+            size = tokens[i] if tokens is not None else 1 + len(row["text"]) * per_char[row["source"]]
+            taken[row["source"]] += copies[i] * size
+            if row["kind"] in SEED_KINDS or replay[i]:
+                write("stage2", row)
+                stage2["seed" if row["kind"] in SEED_KINDS else "replay"] += size
+            if row["kind"] == "trajectory" and row["messages"]:
+                write("stage3", row)
+            if copies[i] or row["kind"] in SEED_KINDS or replay[i]:
+                stats.accept()
+            else:
+                stats.reject("not_sampled", row["id"])
+        at += batch.num_rows
+    if at != len(held):
+        raise WorkspaceError(f"{path}: changed since the mix counted its {len(held):,} records; rerun with --restart")
     stats.bytes_out = sum(writer.close() for writer in writers.values())
     result = stats.to_dict()
     check(result)
-    return {**result, "taken": dict(taken)}
+    return {**result, "taken": {source: float(value) for source, value in taken.items()},
+            "stage2": {part: float(value) for part, value in stage2.items()}}

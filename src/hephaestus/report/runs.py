@@ -49,6 +49,12 @@ def mix_section(ws: Workspace) -> Section | None:
                                 "By source: the plan's tokens (rate × available) and what sampling took."))
     notes = report.get("notes") or []
     section.notes.extend(notes or ["No source ran short: every group's target share was met by the plan."])
+    section.notes.extend((report.get("token_counts") or {}).get("notes") or [])
+    stage2 = report.get("stage2") or {}
+    if stage2.get("replay_target_share"):
+        section.text.append(f"Stage II replays {count(stage2.get('replay_tokens'))} tokens of text and code beside "
+                            f"{count(stage2.get('seed_tokens'))} of seed agent data: "
+                            f"{percent(stage2.get('replay_share'))} (target {percent(stage2['replay_target_share'])}).")
     return section
 
 

@@ -23,6 +23,7 @@ from hephaestus.train.checkpoint import save_checkpoint
 from hephaestus.train.data import IGNORE, Batches, sequential_batches
 from hephaestus.train.masking import attention_inputs
 from hephaestus.train.schedule import Schedule
+from hephaestus.train.throughput import flops_per_token, format_duration, measure_peak_flops
 
 
 @dataclass
@@ -112,6 +113,8 @@ def _train(
     out, main = Path(config.out_dir), distributed.is_main()
     if main:
         out.mkdir(parents=True, exist_ok=True)
+    flops = flops_per_token(model, data.seq_len)
+    peak = measure_peak_flops(device) * distributed.world_size()
     model = distributed.shard(model.to(device).train(), device)
     torch.manual_seed(config.seed)
     decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
@@ -132,6 +135,7 @@ def _train(
         _keep_records(metrics, step)
     forward = torch.compile(model) if config.compile else model
     record: dict[str, Any] = {}
+    run_started, first_step = time.perf_counter(), step
     while step < config.steps:
         started = time.perf_counter()
         lr = schedule(step)
@@ -150,8 +154,11 @@ def _train(
         optimizer.zero_grad(set_to_none=True)
         step += 1
         tokens = sum(b["input_ids"].numel() for b in micro)
+        now = time.perf_counter()
         record = {"step": step, "loss": distributed.all_sum(loss).item() / targets, "lr": lr,
-                  "grad_norm": grad_norm.item(), "tokens_per_s": tokens / (time.perf_counter() - started)}
+                  "grad_norm": grad_norm.item(), "tokens_per_s": tokens / (now - started),
+                  "mfu": tokens * flops / (now - started) / peak,
+                  "eta_s": (now - run_started) / (step - first_step) * (config.steps - step)}
         if valid and (step == config.steps or (config.eval_every and step % config.eval_every == 0)):
             record.update({f"valid/{name}": evaluate(forward, ds, config, device) for name, ds in valid.items()})
         if main:
@@ -189,4 +196,5 @@ def _keep_records(metrics: Path, step: int) -> None:
 def _progress(record: Mapping[str, Any], steps: int) -> str:
     valid = " ".join(f"{k} {v:.4f}" for k, v in record.items() if k.startswith("valid/"))
     return (f"step {record['step']}/{steps} loss {record['loss']:.4f} lr {record['lr']:.2e} "
-            f"grad {record['grad_norm']:.3f} {record['tokens_per_s']:,.0f} tok/s {valid}").rstrip()
+            f"grad {record['grad_norm']:.3f} {record['tokens_per_s']:,.0f} tok/s MFU {record['mfu']:.1%} "
+            f"ETA {format_duration(record['eta_s'])} {valid}").rstrip()

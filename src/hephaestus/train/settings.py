@@ -26,4 +26,5 @@ class TrainSettings:
     eval_batches: int = 20
     checkpoint_every: int = 50
     compile: bool = False
+    attention: str = "sdpa"  # a Transformers attention implementation: sdpa, flex_attention, flash_attention_2, eager
     stages: dict[int, StageSettings] = field(default_factory=lambda: {s: StageSettings() for s in STAGES})

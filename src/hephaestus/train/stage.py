@@ -63,7 +63,8 @@ def train_stage(workspace: Workspace, settings: TrainSettings, stage: int, *, mo
         workspace.begin_stage(name, config, restart=restart)
     data = PackedDataset(data_dir)
     valid = {p.name: PackedDataset(p) for p in sorted((pack_dir / "valid").glob("*")) if (p / "pack.json").exists()}
-    net = build_model(start, manifest["tokenizer"]["vocab_size"], data.seq_len, seed=settings.seed)
+    net = build_model(start, manifest["tokenizer"]["vocab_size"], data.seq_len, seed=settings.seed,
+                      attn_implementation=settings.attention)
     console.print(f"train: stage {stage} from {start}: {count_parameters(net):,} parameters, "
                   f"{len(data):,} sequences of {data.seq_len} tokens, {stage_settings.steps} steps", highlight=False)
     out = workspace.stage_dir(name)
