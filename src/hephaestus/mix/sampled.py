@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hephaestus.mix.count import TokenCount, count_tokens
-from hephaestus.mix.plan import SourceTokens, copies, group_of, hash_fraction
+from hephaestus.mix.plan import RETRIEVED, SourceTokens, copies, group_of, hash_fraction
 from hephaestus.pack.tokenizer import TokenizerHandle
 from hephaestus.workspace import write_json_atomic
 
@@ -67,3 +67,10 @@ def hashed_replay(keys: pa.Table, held: np.ndarray, groups: Mapping[str, str], r
     pairs = zip(keys.column("id").to_pylist(), keys.column("source").to_pylist(), strict=True)
     return np.array([not out and groups[source] in ("text", "code") and hash_fraction(doc_id, seed + 2) < rate
                      for out, (doc_id, source) in zip(held.tolist(), pairs, strict=True)], dtype=bool)
+
+
+def replay_rate(sources: list[SourceTokens], share: float) -> float:
+    """The hash rate at which text and code documents are replayed in stage II to make `share` of its tokens."""
+    seed_tokens = sum(s.tokens for s in sources if s.group == "agent" and s.source != RETRIEVED)
+    general = sum(s.tokens for s in sources if s.group in ("text", "code"))
+    return min(1.0, share / (1 - share) * seed_tokens / general) if general else 0.0

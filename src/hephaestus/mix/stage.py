@@ -3,40 +3,27 @@
 Inputs: curated records (WS/curate) and retrieved web text (WS/select/retrieved, when select ran).
 Outputs under WS/mix/: `tokenizer/` (loaded from a local path or trained as byte-level BPE), the
 datasets `stage1/` (the mixture: a record appears once per copy the plan gives it), `stage2/` (all
-seed agent data: tool docs and trajectories), `stage3/` (trajectories with messages, the instruction
-data), `valid/<kind>/` (held-out documents of each kind, never in a training set), `report.json`.
+seed agent data: tool docs and trajectories, plus replayed text and code if asked), `stage3/`
+(trajectories with messages, the instruction data), `valid/<kind>/` (held-out documents of each kind,
+never in a training set), `report.json`. Every input file is streamed; see selection.py for the choices.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-import numpy as np
 import pyarrow.parquet as pq
 from rich.console import Console
 
 from hephaestus.io.parquet import RecordWriter
-from hephaestus.mix.count import TokenCount
-from hephaestus.mix.exact import exact_copies, exact_replay, held_out, source_tokens
-from hephaestus.mix.plan import (
-    GROUPS,
-    RETRIEVED,
-    MixPlan,
-    MixTarget,
-    SourceTokens,
-    achieved_report,
-    report_table,
-    solve,
-)
-from hephaestus.mix.sampled import estimate_sources, hashed_copies, hashed_replay
-from hephaestus.mix.tokens import MixSettings, token_counts, tokenizer_for
-from hephaestus.pack.tokenizer import TokenizerHandle
+from hephaestus.mix.plan import achieved_report, report_table
+from hephaestus.mix.selection import Selection, count_report, select_exact, select_sampled
+from hephaestus.mix.tokens import MixSettings, tokenizer_for
 from hephaestus.run.record_job import record_files, task_name
 from hephaestus.run.summary import summarise
 from hephaestus.stats import ShardStats, check
@@ -67,7 +54,7 @@ def mix(workspace: Workspace, settings: MixSettings, *, restart: bool = False,
     started = time.monotonic()
     tokenizer = tokenizer_for(stage_dir / "tokenizer", settings, list(files.values()), console)
     try:
-        chosen = (_select_exact if settings.count_sample_rate is None else _select_sampled)(
+        chosen = (select_exact if settings.count_sample_rate is None else select_sampled)(
             files, tokenizer, settings, stage_dir)
     except ValueError as error:
         raise WorkspaceError(f"{workspace.stage_dir('curate')}: {error}") from error
@@ -82,7 +69,7 @@ def mix(workspace: Workspace, settings: MixSettings, *, restart: bool = False,
     plan = chosen.plan
     report = achieved_report(plan, dict(taken))
     report["notes"] = plan.notes
-    report["token_counts"] = _count_report(settings, chosen.estimates)
+    report["token_counts"] = count_report(settings, chosen.estimates)
     report["stage2"] = {"replay_target_share": settings.stage2_replay, "seed_tokens": stage2["seed"],
                         "replay_tokens": stage2["replay"],
                         "replay_share": stage2["replay"] / max(1.0, stage2["seed"] + stage2["replay"])}
@@ -93,72 +80,6 @@ def mix(workspace: Workspace, settings: MixSettings, *, restart: bool = False,
         console.print(f"mix: {note}", highlight=False, soft_wrap=True)
     groups_by_task = {task: task.split("__")[0] for task in files}
     return summarise(workspace, STAGE, groups_by_task, [], time.monotonic() - started, {"mix": report})
-
-
-class Selection(NamedTuple):
-    """The solved plan and every file's held-out flags and copies (row-aligned with the file)."""
-
-    plan: MixPlan
-    held: dict[str, np.ndarray]
-    copies: dict[str, np.ndarray]
-    replay: dict[str, np.ndarray]  # text and code documents stage II replays
-    tokens: dict[str, np.ndarray]  # exact tokens of every document; empty when counts are estimated
-    estimates: dict[str, TokenCount]  # estimated tokens per source; empty when counts are exact
-
-
-def _select_exact(files: dict[str, Path], tokenizer: TokenizerHandle, settings: MixSettings,
-                  stage_dir: Path) -> Selection:
-    counts = {task: token_counts(path, tokenizer, stage_dir / "attrs" / "tokens" / f"{task}.parquet")
-              for task, path in files.items()}
-    held = {task: held_out(table.column("id"), settings.seed, settings.valid_fraction)
-            for task, table in counts.items()}
-    plan = _solve(source_tokens(counts, held), settings)
-    return Selection(plan, held, exact_copies(counts, held, plan.rates, settings.seed),
-                     exact_replay(counts, held, settings.stage2_replay, settings.seed),
-                     {task: table.column("tokens").to_numpy() for task, table in counts.items()}, {})
-
-
-def _select_sampled(files: dict[str, Path], tokenizer: TokenizerHandle, settings: MixSettings,
-                    stage_dir: Path) -> Selection:
-    keys = {task: pq.read_table(path, columns=["id", "source"]) for task, path in files.items()}
-    held = {task: held_out(table.column("id"), settings.seed, settings.valid_fraction) for task, table in keys.items()}
-    sources, estimates = estimate_sources(files, held, tokenizer, settings.count_sample_rate, settings.seed,
-                                          stage_dir / "attrs" / "token_estimates.json")
-    plan = _solve(sources, settings)
-    groups = {s.source: s.group for s in sources}
-    seed_tokens = sum(s.tokens for s in sources if s.group == "agent" and s.source != RETRIEVED)
-    general = sum(s.tokens for s in sources if s.group in ("text", "code"))
-    rate = min(1.0, settings.stage2_replay / (1 - settings.stage2_replay) * seed_tokens / general) if general else 0.0
-    return Selection(plan, held,
-                     {task: hashed_copies(keys[task], held[task], plan.rates, settings.seed) for task in files},
-                     {task: hashed_replay(keys[task], held[task], groups, rate, settings.seed) for task in files},
-                     {}, estimates)
-
-
-def _solve(sources: list[SourceTokens], settings: MixSettings) -> MixPlan:
-    target = MixTarget(shares=settings.shares, total_tokens=settings.total_tokens or _default_total(sources, settings),
-                       max_epochs=settings.max_epochs, on_shortfall=settings.on_shortfall)
-    return solve(sources, target)
-
-
-def _count_report(settings: MixSettings, estimates: dict[str, TokenCount]) -> dict[str, Any]:
-    """How the tokens were counted; for estimates, each source's count and standard error (EOS included)."""
-    if settings.count_sample_rate is None:
-        return {"method": "exact", "notes": []}
-    rows = {source: {"tokens": e.tokens + e.documents, "stderr": e.stderr, "exact": e.exact, "documents": e.documents,
-                     "tokenised": e.sampled} for source, e in estimates.items()}
-    total = sum(row["tokens"] for row in rows.values())
-    error = math.sqrt(sum(row["stderr"] ** 2 for row in rows.values()))
-    note = (f"token counts estimated from a {settings.count_sample_rate:.1%} sample: {total:,} ± {error:,.0f} "
-            f"(1 s.e.); achieved tokens are estimates too: the pack manifest has the exact ones")
-    return {"method": "sample", "sample_rate": settings.count_sample_rate, "sources": rows, "notes": [note]}
-
-
-def _default_total(sources: list[SourceTokens], settings: MixSettings) -> int:
-    """Without a budget: the most tokens the shares allow without repeating any group's data."""
-    by_group = {group: sum(s.tokens for s in sources if s.group == group) for group in GROUPS}
-    limits = [by_group[g] / share for g, share in settings.shares.items() if share > 0 and by_group[g] > 0]
-    return max(1, int(min(limits))) if limits else 1
 
 
 def _split(path: Path, task: str, chosen: Selection, stage_dir: Path) -> dict[str, Any]:
