@@ -85,7 +85,7 @@ def _build(root: Path, shared_data: Path) -> Workspace:
     curate(ws, CurateSettings(bfcl=False, benchmark_files=(benchmark,)), workers=2)
     select(ws, SelectSettings(embedder="hashing", rule="similarity >= p90 or agent_score >= 0.5", tsne_points=90,
                               classifier_epochs=5))
-    mix(ws, MixSettings(vocab_size=600, tokenizer_sample_docs=400, valid_fraction=0.05))
+    mix(ws, MixSettings(vocab_size=600, tokenizer_sample_docs=400, valid_fraction=0.05, stage2_replay=0.1))
     pack(ws, PackSettings(seq_len=128, shuffle_memory_bytes=1 << 20))
     tiny = TrainSettings(model="tiny", batch_size=2, checkpoint_every=100, eval_batches=1,
                          stages={s: StageSettings(steps=3, lr=1e-3, warmup_steps=1) for s in (1, 2, 3)})
@@ -146,6 +146,8 @@ def test_report_has_every_stage_and_its_numbers(report_ws):
     mix_cells = _cells(sections["mix"])
     assert f"{mix_report['groups']['agent']['achieved_share']:.2%}" in mix_cells and "36.00%" in mix_cells
     assert all(source in mix_cells for source in mix_report["sources"])
+    replay = mix_report["stage2"]
+    assert f"{replay['replay_share']:.2%} (target 10.00%)" in html.unescape(sections["mix"])
     manifest = json.loads((report_ws.stage_dir("pack") / "manifest.json").read_text())
     assert f"{manifest['datasets']['stage1']['tokens']:,}" in _cells(sections["pack"])
 
