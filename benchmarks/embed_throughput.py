@@ -35,11 +35,13 @@ def texts_of(path: Path) -> list[str]:
     ]
 
 
-def write_sample(shared: Path, docs: int, target: Path) -> float:
-    """Write `docs` documents drawn evenly (cycled if needed) from the web text; return their mean length."""
-    pool = [text for path in sorted((shared / "webtext").rglob("*.jsonl*")) for text in texts_of(path)]
+def write_sample(source: Path, docs: int, target: Path) -> float:
+    """Write `docs` documents drawn evenly (cycled if needed) from the JSONL web text under `source` (a folder
+    or one file); return their mean length."""
+    files = sorted(source.rglob("*.jsonl*")) if source.is_dir() else [source]
+    pool = [text for path in files for text in texts_of(path)]
     if not pool:
-        raise SystemExit(f"no JSONL web text under {shared / 'webtext'}")
+        raise SystemExit(f"no JSONL web text in {source}")
     step = len(pool) / docs
     sample = [pool[int(i * step)] for i in range(docs)]
     target.write_text("".join(json.dumps({"text": text}) + "\n" for text in sample), encoding="utf-8")
@@ -76,6 +78,7 @@ def describe(embedder: Embedder) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--texts", type=Path, help="a JSONL file of web text (default: --shared's webtext)")
     parser.add_argument("--docs", type=int, default=500)
     parser.add_argument("--embedders", nargs="+", default=["default", "hashing"])
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
@@ -85,7 +88,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "sample.jsonl"
-        mean_chars = write_sample(args.shared, args.docs, corpus)
+        mean_chars = write_sample(args.texts or args.shared / "webtext", args.docs, corpus)
         print(f"sample: {args.docs} documents, {mean_chars:,.0f} characters on average; {platform.machine()}")
         for spec in args.embedders:
             started = time.perf_counter()

@@ -49,7 +49,7 @@ def prepare(args: argparse.Namespace) -> None:
     from hephaestus.pack.packer import PackWriter
     from hephaestus.pack.tokenizer import train_bpe
 
-    texts = list(_web_texts(args.shared / "webtext"))
+    texts = list(_web_texts(args.texts or args.shared / "webtext"))
     tokenizer = train_bpe(texts, args.vocab, args.out / "tokenizer")
     ids = tokenizer.encode_batch(texts)
     writer, written = PackWriter(args.out, args.seq_len, args.vocab, tokenizer.eos_id), 0
@@ -60,9 +60,9 @@ def prepare(args: argparse.Namespace) -> None:
     print(json.dumps({"documents": len(texts), **writer.close()}))
 
 
-def _web_texts(folder: Path) -> Iterator[str]:
-    """The text field of every JSON line of the shared web text samples."""
-    for path in sorted(folder.rglob("*.jsonl")):
+def _web_texts(source: Path) -> Iterator[str]:
+    """The text field of every JSON line of the JSONL files under `source` (a folder or one file)."""
+    for path in sorted(source.rglob("*.jsonl")) if source.is_dir() else [source]:
         for line in path.read_text(encoding="utf-8").splitlines():
             try:
                 item = json.loads(line)
@@ -171,6 +171,7 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     make = commands.add_parser("prepare")
     make.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data")
+    make.add_argument("--texts", type=Path, help="a JSONL file of web text (default: --shared's webtext)")
     make.add_argument("--out", type=Path, required=True)
     make.add_argument("--vocab", type=int, default=32_000)
     make.add_argument("--seq-len", type=int, default=2048)
