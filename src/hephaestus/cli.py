@@ -160,8 +160,8 @@ def pack_(
     seq_len: Annotated[int, typer.Option(min=8, help="Tokens per packed sequence.")] = 2048,
     seed: Annotated[int, typer.Option(help="Seed of the global shuffle.")] = 0,
     megatron: Annotated[bool, typer.Option(help="Also write Megatron-LM .bin/.idx files.")] = False,
-    chat_template: Annotated[str, typer.Option(help="'hephaestus' (ours) or 'model' (the tokenizer's own, "
-                                               "which needs {% generation %} markers).")] = "hephaestus",
+    chat_template: Annotated[str, typer.Option(help="'hephaestus' (ours, which eval prompts in) or 'model' (the "
+                                               "tokenizer's own).")] = "hephaestus",
 ) -> None:
     """Tokenise and pack the mixture into shuffled token shards with loss masks (WS/pack)."""
     from hephaestus.config import PackConfig

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -130,12 +131,33 @@ def test_model_template_masks_its_generation_blocks(templated: Path):
     assert '{"city": "Paris", "celsius": 21}' in untrained and "Weather in Paris and Zürich?" in untrained
 
 
-def test_model_template_needs_generation_blocks(templated: Path, bpe: TokenizerHandle):
-    tokenizer = load_tokenizer(templated)
-    tokenizer.config["chat_template"] = GENERATION_TEMPLATE.replace("{%- generation %}", "").replace(
-        "{%- endgeneration %}", ""
-    )
-    with pytest.raises(ValueError, match=r"no \{% generation %\} block.*template='hephaestus'"):
+PLAIN_TEMPLATE = (GENERATION_TEMPLATE.replace("{%- generation %}", "").replace("{%- endgeneration %}", "")
+                  + "{%- if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
+
+
+def with_template(folder: Path, template: str, target: Path) -> TokenizerHandle:
+    shutil.copytree(folder, target)
+    config = json.loads((target / "tokenizer_config.json").read_text())
+    (target / "tokenizer_config.json").write_text(json.dumps({**config, "chat_template": template}))
+    return load_tokenizer(target)
+
+
+def test_model_template_without_generation_blocks_is_masked_by_rendering_prefixes(templated: Path, tmp_path: Path):
+    generation = load_tokenizer(templated)
+    expected = runs(generation, *tokenize_chat(generation, MESSAGES, TOOLS, template="model"), True)
+    tokenizer = with_template(templated, PLAIN_TEMPLATE, tmp_path / "plain")
+    ids, mask = tokenize_chat(tokenizer, MESSAGES, TOOLS, template="model")
+    assert tokenizer.decode(ids) == tokenizer.hf_tokenizer.apply_chat_template(
+        [hf_message(m) for m in MESSAGES], tools=[hf_tool(t) for t in TOOLS], tokenize=False)
+    assert runs(tokenizer, ids, mask, True) == [turn + "\n" for turn in expected]  # and the newline after each
+
+
+def test_model_template_that_rewrites_earlier_turns_is_refused(templated: Path, bpe: TokenizerHandle, tmp_path: Path):
+    rewriting = PLAIN_TEMPLATE.replace("{{- message.content or '' }}",
+                                       "{{- (message.content or '') if loop.last else '[earlier turn]' }}")
+    assert rewriting != PLAIN_TEMPLATE
+    tokenizer = with_template(templated, rewriting, tmp_path / "rewriting")
+    with pytest.raises(ValueError, match=r"renders turn 2 differently.*template='hephaestus'"):
         tokenize_chat(tokenizer, MESSAGES, TOOLS, template="model")
     with pytest.raises(ValueError, match="has no chat template"):
         tokenize_chat(bpe, MESSAGES, TOOLS, template="model")

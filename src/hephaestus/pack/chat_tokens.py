@@ -8,7 +8,14 @@ header's newline to the first space and is trained. It is the rule transformers 
 `{% generation %}` blocks, so both templates mask alike.
 
 With template="model" the tokenizer's own chat template renders the conversation through transformers'
-`apply_chat_template`, which masks the `{% generation %}` blocks of the template.
+`apply_chat_template`. A template with `{% generation %}` blocks masks them. Most templates have none; then each
+assistant turn's span is found by rendering growing prefixes of the conversation: what the conversation up to
+and including the turn adds to the conversation before it with the generation prompt (the assistant header),
+that is the turn's content and its end-of-turn marker. A template that renders earlier turns differently once
+later ones follow (some drop past reasoning) cannot be masked this way and is refused with a clear error.
+
+The default stays "hephaestus": the evaluation prompts and parses tool calls in that format, so a model
+instruction-tuned on another template would be asked and scored in a format it was not trained on.
 """
 
 from __future__ import annotations
@@ -56,19 +63,35 @@ def tokenize_chat(
         raise ValueError(f"unknown template {template!r}; one of {', '.join(TEMPLATES)}")
     if tokenizer.chat_template is None:
         raise ValueError("the tokenizer has no chat template (tokenizer_config.json); use template='hephaestus'")
+    converted = [hf_message(message) for message in messages]
+    schemas = [hf_tool(tool) for tool in tools] if tools else None
     if not GENERATION_TAG.search(tokenizer.chat_template):
-        raise ValueError(
-            "the tokenizer's chat template has no {% generation %} block marking the assistant tokens, "
-            "so no loss mask can be made from it; use template='hephaestus'"
-        )
+        return _masked_by_prefixes(tokenizer, converted, schemas)
     encoded = tokenizer.hf_tokenizer.apply_chat_template(
-        [hf_message(message) for message in messages],
-        tools=[hf_tool(tool) for tool in tools] if tools else None,
-        tokenize=True,
-        return_dict=True,
-        return_assistant_tokens_mask=True,
+        converted, tools=schemas, tokenize=True, return_dict=True, return_assistant_tokens_mask=True
     )
     return list(encoded["input_ids"]), list(encoded["assistant_masks"])
+
+
+def _masked_by_prefixes(tokenizer: TokenizerHandle, messages: list[dict[str, Any]],
+                        tools: list[dict[str, Any]] | None) -> tuple[list[int], list[int]]:
+    """Ids and loss mask of a chat rendered by a template without generation blocks (see the module doc)."""
+
+    def render(upto: int, prompt: bool) -> str:
+        return tokenizer.hf_tokenizer.apply_chat_template(messages[:upto], tools=tools, tokenize=False,
+                                                          add_generation_prompt=prompt)
+
+    text, spans = render(len(messages), False), []
+    for turn, message in enumerate(messages):
+        if message["role"] != "assistant":
+            continue
+        before, after = render(turn, True), render(turn + 1, False)
+        if not (after.startswith(before) and text.startswith(after)):
+            raise ValueError(f"the tokenizer's chat template renders turn {turn} differently once later turns "
+                             "follow, so its assistant tokens cannot be located; use template='hephaestus'")
+        spans.append((len(before), len(after)))
+    ids, offsets = tokenizer.encode_offsets(text)
+    return ids, span_mask(offsets, spans, len(text))
 
 
 def hf_message(message: Mapping[str, Any]) -> dict[str, Any]:
