@@ -149,6 +149,7 @@ class TrainConfigSection(Strict):
     seed: int = 0
     eval_every: int = Field(default=0, ge=0)
     eval_batches: int = Field(default=20, ge=1)
+    bench_items: int = Field(default=8, ge=0)
     checkpoint_every: int = Field(default=50, ge=0)
     compile: bool = False
     attention: Literal["sdpa", "flex_attention", "flash_attention_2", "eager"] = "sdpa"

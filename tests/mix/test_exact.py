@@ -48,22 +48,30 @@ def test_a_source_in_two_groups_is_named(corpus):
         source_tokens({"a": counts["a"], "b": mixed}, held)
 
 
-@pytest.mark.parametrize("rates", [{"web:x": 0.37, "api:y": 2.6, "api:z": 1.0}, {"web:x": 0.0, "api:y": 0.01}])
-def test_exact_copies_meet_each_quota_within_one_document(corpus, rates):
+@pytest.mark.parametrize("rates", [{"web:x": 0.37, "api:y": 2.6, "api:z": 1.0}, {"web:x": 0.0, "api:y": 0.01},
+                                   {"web:x": 1.3, "api:y": 0.45, "api:z": 0.55}])
+def test_exact_copies_meet_each_group_quota_within_half_a_document(corpus, rates):
     counts, held = corpus
     copies = exact_copies(counts, held, rates, seed=3)
     assert {task: len(c) for task, c in copies.items()} == {task: t.num_rows for task, t in counts.items()}
     for task in counts:
         assert not copies[task][held[task]].any()
-    for source in ("web:x", "api:y", "api:z"):
-        taken = available = largest = 0
+    largest = max(int(t.column("tokens").to_numpy().max()) for t in counts.values())
+    by_group: dict[str, list[float]] = {}
+    for source, group in (("web:x", "text"), ("api:y", "agent"), ("api:z", "agent")):
+        taken = available = 0
         for task, table in counts.items():
             rows = (np.array(table.column("source").to_pylist()) == source) & ~held[task]
             tokens = table.column("tokens").to_numpy()[rows]
             taken += int((copies[task][rows] * tokens).sum())
             available += int(tokens.sum())
-            largest = max(largest, int(tokens.max(initial=0)))
-        assert abs(taken - rates.get(source, 0.0) * available) <= largest / 2
+        wanted = rates.get(source, 0.0) * available
+        assert abs(taken - wanted) <= largest  # a source: within a document (its own and what it carries on)
+        by_group.setdefault(group, [0.0, 0.0])
+        by_group[group][0] += taken
+        by_group[group][1] += wanted
+    for taken, wanted in by_group.values():
+        assert abs(taken - wanted) <= largest / 2  # a group: within half a document, not one per source
 
 
 def test_exact_copies_depend_on_the_seed_only(corpus):
@@ -97,3 +105,16 @@ def test_replay_takes_every_general_document_when_they_do_not_suffice(corpus):
     for task, table in counts.items():
         general = np.array(table.column("group").to_pylist()) == "text"
         assert np.array_equal(replay[task], general & ~held[task])
+
+
+def test_rounding_is_carried_between_the_sources_of_a_group():
+    rng = np.random.default_rng(5)
+    sources = [f"api:{i:02d}" for i in range(30)]  # many small sources of a few large documents each
+    ids = [f"d{i}" for i in range(6 * len(sources))]
+    table = pa.table({"id": ids, "source": [s for s in sources for _ in range(6)], "group": ["agent"] * len(ids),
+                      "tokens": rng.integers(50, 400, len(ids))})
+    counts, held = {"a": table}, {"a": np.zeros(len(ids), bool)}
+    for rate in (0.3, 0.5, 0.77):
+        copies = exact_copies(counts, held, dict.fromkeys(sources, rate), seed=1)["a"]
+        tokens = table.column("tokens").to_numpy()
+        assert abs(int((copies * tokens).sum()) - rate * int(tokens.sum())) <= tokens.max() / 2

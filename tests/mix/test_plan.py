@@ -94,10 +94,11 @@ def test_selection_hits_shares_within_half_a_point():
     assert plan.notes == [] and 3 < plan.rates["python-api"] < 4 and plan.rates["web:dclm"] < 0.5
     worst = max(max(_deviations(docs, plan, seed).values()) for seed in range(3))
     assert worst < 0.005, f"achieved shares {100 * worst:.3f} points from the target"
-    console = Console(record=True, width=220)
+    console = Console(record=True, width=80)  # a terminal's width: nothing may be cut off
     console.print(report_table(achieved_report(plan, _taken(docs, plan, seed=0))))
     table = console.export_text()
-    assert "trajectories" in table and "36.00%" in table
+    assert "trajectories" in table and "36.00%" in table and "…" not in table
+    assert max(map(len, table.splitlines())) <= 80
 
 
 def _paragraphs(path: Path) -> list[str]:

@@ -93,3 +93,19 @@ def test_gradient_accumulation_matches_one_large_batch(tmp_path: Path) -> None:
         assert a["loss"] == pytest.approx(b["loss"], rel=1e-5)
     for a, b in zip(one.parameters(), two.parameters(), strict=True):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+
+
+def test_probes_run_at_each_validation_point_in_eval_mode(tmp_path: Path) -> None:
+    data, calls = write_pack(tmp_path / "train", 0), []
+
+    def probe(model: torch.nn.Module, device: torch.device) -> float:
+        calls.append(model.training)
+        ids = torch.arange(1, 9, device=device)[None]
+        with torch.no_grad():
+            return float(model(input_ids=ids, labels=ids).loss)
+
+    model = tiny()
+    train(model, data, settings(tmp_path / "run", checkpoint_every=0), probes={"count": probe})
+    logged = [r.get("valid/count") for r in records(tmp_path / "run")]
+    assert calls == [False, False] and model.training  # evaluated in eval mode, training resumed after
+    assert [i + 1 for i, v in enumerate(logged) if v is not None] == [4, 8] and logged[7] < logged[3]

@@ -1,4 +1,5 @@
 import json
+import math
 
 import pytest
 from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -19,7 +20,9 @@ def test_three_stages_chain_and_the_final_model_loads_with_its_tokenizer(packed_
     assert second["start"] == first["model"] and third["start"] == second["model"]
     lines = (ws.stage_dir("train") / "stage3" / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["step"] for line in lines] == [1, 2, 3]
-    assert any(key.startswith("valid/") for key in json.loads(lines[-1]))
+    last = json.loads(lines[-1])
+    assert any(key.startswith("valid/") for key in last)
+    assert 0 < last["valid/bfcl"] < 2 * math.log(600)  # the benchmark loss, when bfcl-eval is installed
     model = AutoModelForCausalLM.from_pretrained(third["model"], local_files_only=True)
     tokenizer = AutoTokenizer.from_pretrained(third["model"], local_files_only=True)
     assert model.config.vocab_size == 600 and len(tokenizer) == 600

@@ -37,17 +37,26 @@ def exact_copies(counts: Mapping[str, pa.Table], held: Mapping[str, np.ndarray],
                  seed: int) -> dict[str, np.ndarray]:
     """Copies of every document of every file (row-aligned with its counts table; 0 for held-out ones):
     floor(rate), plus one for the documents first in a seeded hash order until the source's fractional quota
-    of tokens is met (to within one document)."""
+    of tokens is met. What a source takes too many or too few (less than a document) is carried over to the
+    next source of its group, in source order, so each group's total is met to within one document, not one
+    per source."""
     table, train, keys = _stacked(counts, held, seed)
     encoded = table.column("source").combine_chunks().dictionary_encode()
     codes, tokens = encoded.indices.to_numpy(), table.column("tokens").to_numpy()
+    groups = table.column("group").to_numpy(zero_copy_only=False)
     copies = np.zeros(len(tokens), np.int64)
-    for code, source in enumerate(encoded.dictionary.to_pylist()):
+    owed: dict[str, float] = {}  # per group: tokens asked for so far minus tokens taken
+    for code, source in sorted(enumerate(encoded.dictionary.to_pylist()), key=lambda pair: pair[1]):
         rows = np.flatnonzero((codes == code) & train)
-        rate = rates.get(source, 0.0)
+        if not rows.size:
+            continue
+        rate, group = rates.get(source, 0.0), groups[rows[0]]
         whole = math.floor(rate)
         order = rows[np.argsort(keys[rows], kind="stable")]
-        copies[order] = whole + _fill(tokens[order], (rate - whole) * int(tokens[rows].sum()))
+        quota = (rate - whole) * int(tokens[rows].sum()) + owed.get(group, 0.0) if rate > whole else 0.0
+        extra = _fill(tokens[order], quota)
+        copies[order] = whole + extra
+        owed[group] = quota - int((extra * tokens[order]).sum()) if rate > whole else owed.get(group, 0.0)
     return _by_task(counts, copies)
 
 

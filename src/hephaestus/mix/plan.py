@@ -15,6 +15,7 @@ from itertools import chain
 from typing import Any, Literal
 
 import xxhash
+from rich import box
 from rich.table import Table
 
 from hephaestus.records import KINDS
@@ -237,21 +238,32 @@ def achieved_report(plan: MixPlan, taken: Mapping[str, float]) -> dict[str, Any]
 
 
 def report_table(report: Mapping[str, Any]) -> Table:
-    """Render an achieved_report: shares (Δ = achieved − expected, in points) and tokens per group and source."""
-    table = Table("", "group", "rate", "target share", "expected share", "achieved share", "Δ pp",
-                  "target tokens", "expected tokens", "achieved tokens", title="mixture")
-    for section in ("groups", "sources"):
+    """Render an achieved_report: per group the target share and tokens against what was taken, per source the
+    plan's (rate × available tokens); Δ in percentage points. Narrow enough for an 80-column terminal."""
+    table = Table("", "group", "rate", "target", "achieved", "Δ pp", "tokens", "achieved",
+                  title="stage I mixture: shares and tokens (for a source, target = planned)", box=box.SIMPLE_HEAD,
+                  pad_edge=False, collapse_padding=True)
+    table.columns[0].overflow, table.columns[0].min_width, table.columns[1].min_width = "fold", 16, 5
+    for column in table.columns[2:]:
+        column.justify, column.no_wrap = "right", True
+    for section, share, tokens in (("groups", "target_share", "target_tokens"),
+                                   ("sources", "expected_share", "expected_tokens")):
         for name, row in report[section].items():
-            table.add_row(name, row.get("group", ""), _cell(row, "rate", ".3f"), _cell(row, "target_share", ".2%"),
-                          f"{row['expected_share']:.2%}", f"{row['achieved_share']:.2%}",
-                          f"{100 * (row['achieved_share'] - row['expected_share']):+.2f}",
-                          _cell(row, "target_tokens", ",.0f"), f"{row['expected_tokens']:,.0f}",
-                          f"{row['achieved_tokens']:,.0f}")
+            table.add_row(name, row.get("group", ""), _cell(row, "rate", ".3f"), f"{row[share]:.2%}",
+                          f"{row['achieved_share']:.2%}", f"{100 * (row['achieved_share'] - row[share]):+.2f}",
+                          _compact(row[tokens]), _compact(row["achieved_tokens"]))
         table.add_section()
     total = report["total"]
-    table.add_row("total", *[""] * 6, *(f"{total[key]:,.0f}" for key in ("target_tokens", "expected_tokens",
-                                                                           "achieved_tokens")))
+    table.add_row("total", *[""] * 5, *(_compact(total[key]) for key in ("target_tokens", "achieved_tokens")))
     return table
+
+
+def _compact(tokens: float) -> str:
+    """1,234 -> '1.2k'; 5,600,000 -> '5.60M' (the report's JSON keeps the exact counts)."""
+    for unit, scale in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(tokens) >= scale:
+            return f"{tokens / scale:.3g}{unit}" if tokens / scale < 100 else f"{tokens / scale:,.0f}{unit}"
+    return f"{tokens:,.0f}"
 
 
 def _cell(row: Mapping[str, Any], key: str, spec: str) -> str:

@@ -19,6 +19,7 @@ from transformers import PreTrainedModel
 
 from hephaestus.pack.packer import PackedDataset
 from hephaestus.train import distributed
+from hephaestus.train.bench import Probe
 from hephaestus.train.checkpoint import save_checkpoint
 from hephaestus.train.data import IGNORE, Batches, sequential_batches
 from hephaestus.train.masking import attention_inputs
@@ -88,18 +89,20 @@ def train(
     config: TrainConfig,
     valid: Mapping[str, PackedDataset] | None = None,
     on_step: Callable[[dict[str, Any]], None] | None = None,
+    probes: Mapping[str, Probe] | None = None,
 ) -> dict[str, Any]:
     """Train `model` on `data`, writing out_dir/metrics.jsonl, out_dir/checkpoints/ and out_dir/final/.
 
     With `config.resume` it continues from the latest checkpoint (if any) exactly as if never stopped. Every
-    step's record (step, loss, lr, grad_norm, tokens_per_s, valid/<name> when evaluated) goes to the JSONL
-    file and to `on_step`; the last record is returned.
+    step's record (step, loss, lr, grad_norm, tokens_per_s, mfu, eta_s, and valid/<name> for every validation
+    set and probe such as the benchmark loss, when evaluated) goes to the JSONL file and to `on_step`; the last
+    record is returned.
 
     Under torchrun with several processes (see hephaestus.train.distributed) the model is sharded with FSDP2,
     every rank trains on its share of each batch and gets the same records, and rank 0 alone prints and writes.
     """
     with distributed.session(config.device) as device:
-        return _train(model, data, config, device, valid, on_step)
+        return _train(model, data, config, device, valid or {}, on_step, probes or {})
 
 
 def _train(
@@ -107,8 +110,9 @@ def _train(
     data: PackedDataset,
     config: TrainConfig,
     device: torch.device,
-    valid: Mapping[str, PackedDataset] | None,
+    valid: Mapping[str, PackedDataset],
     on_step: Callable[[dict[str, Any]], None] | None,
+    probes: Mapping[str, Probe],
 ) -> dict[str, Any]:
     out, main = Path(config.out_dir), distributed.is_main()
     if main:
@@ -159,8 +163,9 @@ def _train(
                   "grad_norm": grad_norm.item(), "tokens_per_s": tokens / (now - started),
                   "mfu": tokens * flops / (now - started) / peak,
                   "eta_s": (now - run_started) / (step - first_step) * (config.steps - step)}
-        if valid and (step == config.steps or (config.eval_every and step % config.eval_every == 0)):
+        if (valid or probes) and (step == config.steps or (config.eval_every and step % config.eval_every == 0)):
             record.update({f"valid/{name}": evaluate(forward, ds, config, device) for name, ds in valid.items()})
+            record.update({f"valid/{name}": _probe(forward, probe, device) for name, probe in probes.items()})
         if main:
             with metrics.open("a") as file:
                 file.write(json.dumps(record) + "\n")
@@ -176,6 +181,14 @@ def _train(
             on_step(record)
     distributed.save_pretrained(model, out / "final")
     return record
+
+
+def _probe(model: torch.nn.Module, probe: Probe, device: torch.device) -> float:
+    model.eval()
+    try:
+        return probe(model, device)
+    finally:
+        model.train()
 
 
 def _to(batch: Mapping[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:

@@ -24,6 +24,7 @@ class TrainSettings:
     seed: int = 0
     eval_every: int = 0
     eval_batches: int = 20
+    bench_items: int = 8  # BFCL answers per category in the benchmark loss (valid/bfcl); 0: none
     checkpoint_every: int = 50
     compile: bool = False
     attention: str = "sdpa"  # a Transformers attention implementation: sdpa, flex_attention, flash_attention_2, eager

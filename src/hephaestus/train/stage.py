@@ -21,7 +21,9 @@ from rich.console import Console
 from transformers.utils import logging as transformers_logging
 
 from hephaestus.pack.packer import PackedDataset
+from hephaestus.pack.tokenizer import load_tokenizer
 from hephaestus.train import distributed
+from hephaestus.train.bench import bfcl_probe
 from hephaestus.train.loop import TrainConfig, train
 from hephaestus.train.model import build_model, count_parameters
 from hephaestus.train.settings import STAGES, StageSettings, TrainSettings
@@ -73,7 +75,13 @@ def train_stage(workspace: Workspace, settings: TrainSettings, stage: int, *, mo
                       warmup_steps=stage_settings.warmup_steps, schedule=stage_settings.schedule, seed=settings.seed,
                       compile=settings.compile, eval_every=settings.eval_every, eval_batches=settings.eval_batches,
                       checkpoint_every=settings.checkpoint_every, resume=True)
-    last = train(net, data, run, valid=valid)
+    probes = {}
+    if settings.bench_items:
+        tokenizer = load_tokenizer(manifest["tokenizer"]["path"])
+        probe, line = bfcl_probe(tokenizer, data.seq_len, settings.bench_items, settings.batch_size)
+        console.print(f"train: {line}", highlight=False)
+        probes = {"bfcl": probe} if probe is not None else {}
+    last = train(net, data, run, valid=valid, probes=probes)
     tokenizer = Path(manifest["tokenizer"]["path"])
     for file in tokenizer.glob("*.json") if main else ():  # the final model loads with its tokenizer
         shutil.copy2(file, out / "final" / file.name)
