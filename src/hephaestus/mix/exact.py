@@ -1,6 +1,6 @@
 """Token-exact selection for the stage I mixture, on the per-document token counts of every input file.
 
-Memory grows with the number of documents (a few dozen bytes each), never with their text.
+Memory grows with the number of documents (ids, sources and counts), never with their text.
 """
 
 from __future__ import annotations

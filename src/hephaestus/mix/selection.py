@@ -30,7 +30,8 @@ class Selection(NamedTuple):
 
 
 def select_exact(files: dict[str, Path], tokenizer: TokenizerHandle, settings: MixSettings,
-                  stage_dir: Path) -> Selection:
+                 stage_dir: Path) -> Selection:
+    """Every document tokenised (counts cached in attrs/tokens/): a token-exact mixture."""
     counts = {task: token_counts(path, tokenizer, stage_dir / "attrs" / "tokens" / f"{task}.parquet")
               for task, path in files.items()}
     held = {task: held_out(table.column("id"), settings.seed, settings.valid_fraction)
@@ -42,7 +43,8 @@ def select_exact(files: dict[str, Path], tokenizer: TokenizerHandle, settings: M
 
 
 def select_sampled(files: dict[str, Path], tokenizer: TokenizerHandle, settings: MixSettings,
-                    stage_dir: Path) -> Selection:
+                   stage_dir: Path) -> Selection:
+    """Tokens estimated from a hash sample (cached in attrs/token_estimates.json); documents chosen by hash."""
     keys = {task: pq.read_table(path, columns=["id", "source"]) for task, path in files.items()}
     held = {task: held_out(table.column("id"), settings.seed, settings.valid_fraction) for task, table in keys.items()}
     sources, estimates = estimate_sources(files, held, tokenizer, settings.count_sample_rate, settings.seed,
