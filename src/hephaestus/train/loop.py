@@ -165,7 +165,7 @@ def _train(
                   "eta_s": (now - run_started) / (step - first_step) * (config.steps - step)}
         if (valid or probes) and (step == config.steps or (config.eval_every and step % config.eval_every == 0)):
             record.update({f"valid/{name}": evaluate(forward, ds, config, device) for name, ds in valid.items()})
-            record.update({f"valid/{name}": _probe(forward, probe, device) for name, probe in probes.items()})
+            record.update({f"valid/{name}": _probe(model, probe, device) for name, probe in probes.items()})
         if main:
             with metrics.open("a") as file:
                 file.write(json.dumps(record) + "\n")
@@ -184,6 +184,7 @@ def _train(
 
 
 def _probe(model: torch.nn.Module, probe: Probe, device: torch.device) -> float:
+    """A probe's value, in eval mode, on the model not compiled (its inputs vary in shape)."""
     model.eval()
     try:
         return probe(model, device)
