@@ -73,6 +73,29 @@ def test_run_executes_a_recipe_and_reports_recipe_errors(tmp_path):
     assert "invalid YAML" in runner.invoke(app, ["run", str(recipe)]).output
 
 
+def test_run_restarts_from_a_stage_and_the_ones_after_it(tmp_path):
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("".join(json.dumps({"text": f"document {i}: " + "words of some length " * 20}) + "\n"
+                              for i in range(5)))
+    ws = tmp_path / "ws"
+
+    def recipe(quality: bool) -> str:
+        path = tmp_path / "r.yaml"
+        path.write_text(f"name: tiny\nworkspace: {ws}\nworkers: 1\ncollect:\n  sources: [text:{corpus}]\n"
+                        f"curate: {{quality: {str(quality).lower()}, bfcl: false}}\n")
+        return str(path)
+
+    assert runner.invoke(app, ["run", recipe(True)]).exit_code == 0
+    collected = (ws / "collect" / "run.json").stat().st_mtime_ns
+    changed = runner.invoke(app, ["run", recipe(False)])
+    assert changed.exit_code == 2 and "`--restart-from curate` starts it and the later stages over" in changed.output
+    assert runner.invoke(app, ["run", recipe(False), "--restart-from", "nosuch"]).exit_code == 2
+    result = runner.invoke(app, ["run", recipe(False), "--restart-from", "curate"])
+    assert result.exit_code == 0, result.output
+    assert (ws / "collect" / "run.json").stat().st_mtime_ns == collected  # collect resumed, not redone
+    assert json.loads((ws / "curate" / "run.json").read_text())["config"]["settings"]["quality"] is False
+
+
 def test_the_command_starts_without_the_heavy_stacks():
     """Loading the CLI and a recipe imports no PyTorch, transformers or faiss: `collect`, `status` and the
     corpus stages' worker processes stay light (each stage imports its own models when it runs)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -280,18 +281,27 @@ def run(
     workspace: Annotated[Path | None, typer.Option("--workspace", "-w", help="Override the recipe's workspace.")]
     = None,
     workers: Annotated[int | None, typer.Option("--workers", min=1, help="Override the recipe's workers.")] = None,
-    restart: RestartOption = False,
+    restart: Annotated[bool, typer.Option("--restart", help="Start every stage over.")] = False,
+    restart_from: Annotated[str | None, typer.Option(help="Start this stage (collect, curate, select, mix, pack, "
+                                                     "train, eval) and every later one over.")] = None,
 ) -> None:
     """Run a whole recipe stage by stage, resuming what is already done."""
-    from hephaestus.pipeline import run_recipe
+    from hephaestus.pipeline import STAGES, run_recipe
 
+    if restart_from is not None and restart_from not in STAGES:
+        fail(f"--restart-from {restart_from}: not a stage; the stages are {', '.join(STAGES)}")
     try:
         plan = load_recipe(recipe)
         ws = Workspace(workspace or plan.workspace)
         jobs = workers or plan.workers
         console.print(f"[bold]{plan.name}[/bold]: workspace {ws.root}, {jobs} workers")
-        run_recipe(plan, ws, workers=jobs, restart=restart, console=console, report=_report_stage)
-    except (RecipeError, SpecError, WorkspaceError, BenchmarkError, RuleError, FileNotFoundError) as error:
+        run_recipe(plan, ws, workers=jobs, restart=restart or restart_from or False, console=console,
+                   report=_report_stage)
+    except WorkspaceError as error:
+        changed = re.match(r"(.*) was made with a different", str(error))
+        stage = next((part for part in reversed(Path(changed[1]).parts) if part in STAGES), None) if changed else None
+        fail(str(error) + (f"; here `--restart-from {stage}` starts it and the later stages over" if stage else ""))
+    except (RecipeError, SpecError, BenchmarkError, RuleError, FileNotFoundError) as error:
         fail(str(error))
     console.print(f"done: see `hephaestus status -w {ws.root}`"
                   + (f" and the report {ws.stage_dir('report') / 'index.html'}" if plan.report else ""),
