@@ -23,6 +23,7 @@ from hephaestus.workspace import Workspace
 ROMAN = {1: "I", 2: "II", 3: "III"}
 STAGE_COLOURS = {1: "#1f77b4", 2: "#ff7f0e", 3: "#2ca02c"}
 MAX_POINTS = 400  # per stage in the JSON; the plot uses every step
+BENCHMARK_LABELS = {"bfcl": "BFCL calls (benchmark loss)"}  # probes the train loop records beside the kinds
 
 
 @dataclass
@@ -107,14 +108,14 @@ def training_figure(curves: Sequence[StageCurve], path: Path) -> Path:
         }
     for index, (kind, points) in enumerate(sorted(kinds.items())):
         right.plot(*zip(*points, strict=True), marker="o", markersize=3, linewidth=1,
-                   color=plt.get_cmap("tab10")(index % 10), label=kind)
+                   color=plt.get_cmap("tab10")(index % 10), label=BENCHMARK_LABELS.get(kind, kind))
         data["valid"][kind] = [list(point) for point in points]
     for start in starts[1:]:
         for axis in (left, right):
             axis.axvline(start, color="#999999", linestyle="--", linewidth=0.7)
     if not kinds:
         right.text(0.5, 0.5, "no validation loss recorded", ha="center", va="center", transform=right.transAxes)
-    for axis, title in ((left, "training loss"), (right, "validation loss by kind")):
+    for axis, title in ((left, "training loss"), (right, "validation loss by kind, and benchmark loss")):
         axis.set_xlabel(f"{unit} trained")
         axis.xaxis.set_major_formatter(EngFormatter(sep=""))
         axis.set_ylabel("loss (nats/token)")
