@@ -72,12 +72,17 @@ def measure(corpus: Path, workers: int, scratch: Path) -> dict[str, float]:
             round(summary["bytes_in"] / 1e6 / seconds, 1), "shards": summary["shards"]}
 
 
+def corpus_arguments(parser: argparse.ArgumentParser, megabytes: int) -> None:
+    """The options of the benchmarks that build a web corpus from the shared samples (see `build_corpus`)."""
+    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--megabytes", type=int, default=megabytes, help="corpus size in MiB of JSONL")
+    parser.add_argument("--files", type=int, default=8, help="small JSONL files beside the one big file")
+    parser.add_argument("--workers", type=int, default=2)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data")
-    parser.add_argument("--megabytes", type=int, default=400)
-    parser.add_argument("--files", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
+    corpus_arguments(parser, megabytes=400)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)

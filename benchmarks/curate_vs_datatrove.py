@@ -50,7 +50,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, overload
 
-from collect_throughput import build_corpus, real_lines
+from collect_throughput import build_corpus, corpus_arguments, real_lines
 
 REPO = Path(__file__).resolve().parents[1]
 EXACT_COPIES = 0.1  # remix: share of documents that repeat an earlier one exactly
@@ -276,10 +276,7 @@ def table(rounds: list[list[dict[str, Any]]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data")
-    parser.add_argument("--megabytes", type=int, default=200)
-    parser.add_argument("--files", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
+    corpus_arguments(parser, megabytes=200)
     parser.add_argument("--corpus", choices=("remix", "repeat"), default="remix")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--datatrove-python", default="/tmp/dt-venv/bin/python")

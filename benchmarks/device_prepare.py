@@ -14,7 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
-from train_throughput import _web_texts
+from embed_throughput import web_texts
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -30,7 +30,7 @@ def main() -> None:
     from hephaestus.select.embed import default_model_path
 
     args.out.mkdir(exist_ok=True)
-    texts = list(_web_texts(args.shared / "webtext"))
+    texts = [text for text in web_texts(args.shared / "webtext") if text.strip()]
     (args.out / "web.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
     model = SentenceTransformer(str(default_model_path()), device="cpu").to(torch.float16)
     model.save(str(args.out / "minilm"))

@@ -35,11 +35,16 @@ def texts_of(path: Path) -> list[str]:
     ]
 
 
-def write_sample(source: Path, docs: int, target: Path) -> float:
-    """Write `docs` documents drawn evenly (cycled if needed) from the JSONL web text under `source` (a folder
-    or one file); return their mean length."""
+def web_texts(source: Path) -> list[str]:
+    """The `text` field of every valid JSON line of the JSONL files under `source` (a folder or one file)."""
     files = sorted(source.rglob("*.jsonl*")) if source.is_dir() else [source]
-    pool = [text for path in files for text in texts_of(path)]
+    return [text for path in files for text in texts_of(path)]
+
+
+def write_sample(source: Path, docs: int, target: Path) -> float:
+    """Write `docs` documents drawn evenly (cycled if needed) from the web text under `source`; return their
+    mean length."""
+    pool = web_texts(source)
     if not pool:
         raise SystemExit(f"no JSONL web text in {source}")
     step = len(pool) / docs

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from collect_throughput import build_corpus, real_lines
+from collect_throughput import build_corpus, corpus_arguments, real_lines
 from curate_vs_datatrove import RemixedLines, timed
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,10 +44,7 @@ def stage_commands(ws: Path, corpus: Path, workers: int, embedder: str) -> dict[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data")
-    parser.add_argument("--megabytes", type=int, default=200)
-    parser.add_argument("--files", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
+    corpus_arguments(parser, megabytes=200)
     parser.add_argument("--embedder", default="hashing")
     parser.add_argument("--scratch", type=Path, help="folder for the corpus and workspace (default: a temporary one)")
     args = parser.parse_args()

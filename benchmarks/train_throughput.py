@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,10 +45,11 @@ VARIANTS = ("plain", "plain-bf16", "ours-sdpa", "ours-sdpa-compile", "ours-flex-
 
 def prepare(args: argparse.Namespace) -> None:
     """Train a BPE on the shared web text and pack it (repeated to --tokens) into --out."""
+    from embed_throughput import web_texts
     from hephaestus.pack.packer import PackWriter
     from hephaestus.pack.tokenizer import train_bpe
 
-    texts = list(_web_texts(args.texts or args.shared / "webtext"))
+    texts = [text for text in web_texts(args.texts or args.shared / "webtext") if text.strip()]
     tokenizer = train_bpe(texts, args.vocab, args.out / "tokenizer")
     ids = tokenizer.encode_batch(texts)
     writer, written = PackWriter(args.out, args.seq_len, args.vocab, tokenizer.eos_id), 0
@@ -58,18 +58,6 @@ def prepare(args: argparse.Namespace) -> None:
             writer.add(doc)
             written += len(doc) + 1
     print(json.dumps({"documents": len(texts), **writer.close()}))
-
-
-def _web_texts(source: Path) -> Iterator[str]:
-    """The text field of every JSON line of the JSONL files under `source` (a folder or one file)."""
-    for path in sorted(source.rglob("*.jsonl")) if source.is_dir() else [source]:
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(item, dict) and isinstance(item.get("text"), str) and item["text"].strip():
-                yield item["text"]
 
 
 def one(args: argparse.Namespace) -> None:
