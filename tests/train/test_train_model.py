@@ -37,3 +37,13 @@ def test_unknown_spec_names_the_known_sizes(tmp_path: Path) -> None:
     for spec in ("7b", tmp_path):
         with pytest.raises(ValueError, match="10m, 30m, 100m, 400m, 1b"):
             build_model(spec, vocab_size=300, max_positions=64)
+
+
+def test_attention_implementation_is_used_or_refused_with_one_line() -> None:
+    assert build_model("tiny", 300, 64, attn_implementation="eager").config._attn_implementation == "eager"
+    from transformers.utils import is_flash_attn_2_available
+
+    if is_flash_attn_2_available():
+        pytest.skip("flash-attn is installed here")
+    with pytest.raises(ValueError, match=r"attention 'flash_attention_2' cannot be used here: .*FlashAttention2"):
+        build_model("tiny", 300, 64, attn_implementation="flash_attention_2")

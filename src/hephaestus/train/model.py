@@ -38,8 +38,17 @@ def build_model(
     """A fresh proxy (`spec` in PROXY_SIZES) or the checkpoint in folder `spec`, checked against the data.
 
     `vocab_size` is the tokenizer's and `max_positions` the packed sequence length; a checkpoint whose embedding
-    or position range is too small for them raises ValueError, before any training starts.
+    or position range is too small for them, or an attention implementation this machine lacks, raises
+    ValueError, before any training starts.
     """
+    try:
+        return _build(spec, vocab_size, max_positions, dtype, seed, attn_implementation)
+    except ImportError as error:  # e.g. flash_attention_2 without the flash-attn package
+        raise ValueError(f"attention {attn_implementation!r} cannot be used here: {error}") from error
+
+
+def _build(spec: str | Path, vocab_size: int, max_positions: int, dtype: torch.dtype, seed: int,
+           attn_implementation: str) -> PreTrainedModel:
     if str(spec) in PROXY_SIZES:
         size = PROXY_SIZES[str(spec)]
         config = LlamaConfig(
