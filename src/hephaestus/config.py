@@ -152,6 +152,7 @@ class TrainConfigSection(Strict):
     bench_items: int = Field(default=8, ge=0)
     checkpoint_every: int = Field(default=50, ge=0)
     compile: bool = False
+    activation_checkpointing: bool = False
     attention: Literal["sdpa", "flex_attention", "flash_attention_2", "eager"] = "sdpa"
     stages: dict[Literal[1, 2, 3], TrainStageConfig] = Field(
         default_factory=lambda: {1: TrainStageConfig(), 2: TrainStageConfig(), 3: TrainStageConfig()})

@@ -109,3 +109,17 @@ def test_probes_run_at_each_validation_point_in_eval_mode(tmp_path: Path) -> Non
     logged = [r.get("valid/count") for r in records(tmp_path / "run")]
     assert calls == [False, False] and model.training  # evaluated in eval mode, training resumed after
     assert [i + 1 for i, v in enumerate(logged) if v is not None] == [4, 8] and logged[7] < logged[3]
+
+
+def test_activation_checkpointing_recomputes_layers_and_trains_alike(tmp_path: Path) -> None:
+    data = write_pack(tmp_path / "train", 0)
+    runs = {}
+    for checkpointing in (False, True):
+        model, calls = tiny(), []
+        # a pre-hook: the recompute may stop early, inside the module, before a forward hook would run
+        model.model.layers[0].self_attn.register_forward_pre_hook(lambda *_, seen=calls: seen.append(1))
+        common = {"steps": 3, "checkpoint_every": 0, "eval_every": 0, "activation_checkpointing": checkpointing}
+        train(model, data, settings(tmp_path / str(checkpointing), **common))
+        runs[checkpointing] = (len(calls), [r["loss"] for r in records(tmp_path / str(checkpointing))])
+    assert runs[False][0] == 3 and runs[True][0] == 6  # one forward per step; again in each backward
+    assert runs[True][1] == pytest.approx(runs[False][1], rel=1e-6)

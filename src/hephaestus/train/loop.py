@@ -50,6 +50,7 @@ class TrainConfig:
     shuffle: bool = True
     document_masking: bool = True
     compile: bool = False
+    activation_checkpointing: bool = False  # recompute each layer's activations in the backward pass
     device: str | None = None  # default: cuda if available, else cpu
     log_every: int = 10
     eval_every: int = 0  # 0: evaluate after the last step only
@@ -119,6 +120,8 @@ def _train(
         out.mkdir(parents=True, exist_ok=True)
     flops = flops_per_token(model, data.seq_len)
     peak = measure_peak_flops(device) * distributed.world_size()
+    if config.activation_checkpointing:
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
     model = distributed.shard(model.to(device).train(), device)
     torch.manual_seed(config.seed)
     decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]

@@ -27,5 +27,6 @@ class TrainSettings:
     bench_items: int = 8  # BFCL answers per category in the benchmark loss (valid/bfcl); 0: none
     checkpoint_every: int = 50
     compile: bool = False
+    activation_checkpointing: bool = False  # trade compute for memory: recompute layer activations
     attention: str = "sdpa"  # a Transformers attention implementation: sdpa, flex_attention, flash_attention_2, eager
     stages: dict[int, StageSettings] = field(default_factory=lambda: {s: StageSettings() for s in STAGES})

@@ -73,7 +73,8 @@ def train_stage(workspace: Workspace, settings: TrainSettings, stage: int, *, mo
     run = TrainConfig(out_dir=out, steps=stage_settings.steps, batch_size=settings.batch_size,
                       grad_accum=settings.grad_accum, lr=stage_settings.lr, min_lr=stage_settings.min_lr,
                       warmup_steps=stage_settings.warmup_steps, schedule=stage_settings.schedule, seed=settings.seed,
-                      compile=settings.compile, eval_every=settings.eval_every, eval_batches=settings.eval_batches,
+                      compile=settings.compile, activation_checkpointing=settings.activation_checkpointing,
+                      eval_every=settings.eval_every, eval_batches=settings.eval_batches,
                       checkpoint_every=settings.checkpoint_every, resume=True)
     probes = {}
     if settings.bench_items:
