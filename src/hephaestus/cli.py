@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -16,7 +15,7 @@ from hephaestus.curate.benchmarks import BenchmarkError
 from hephaestus.select.rule import RuleError
 from hephaestus.sources import SOURCE_CLASSES, SpecError, parse_spec, source_class
 from hephaestus.status import render_status
-from hephaestus.workspace import Workspace, WorkspaceError
+from hephaestus.workspace import ConfigChangedError, Workspace, WorkspaceError
 
 app = typer.Typer(
     help="Hephaestus: forge an agent-oriented corpus and continually pre-train on it (arXiv 2502.06589).",
@@ -297,11 +296,10 @@ def run(
         console.print(f"[bold]{plan.name}[/bold]: workspace {ws.root}, {jobs} workers")
         run_recipe(plan, ws, workers=jobs, restart=restart or restart_from or False, console=console,
                    report=_report_stage)
-    except WorkspaceError as error:
-        changed = re.match(r"(.*) was made with a different", str(error))
-        stage = next((part for part in reversed(Path(changed[1]).parts) if part in STAGES), None) if changed else None
-        fail(str(error) + (f"; here `--restart-from {stage}` starts it and the later stages over" if stage else ""))
-    except (RecipeError, SpecError, BenchmarkError, RuleError, FileNotFoundError) as error:
+    except ConfigChangedError as error:
+        stage = error.stage.split("/")[0]  # train/stage2 -> train
+        fail(f"{error}; here `--restart-from {stage}` starts it and the later stages over")
+    except (RecipeError, SpecError, WorkspaceError, BenchmarkError, RuleError, FileNotFoundError) as error:
         fail(str(error))
     console.print(f"done: see `hephaestus status -w {ws.root}`"
                   + (f" and the report {ws.stage_dir('report') / 'index.html'}" if plan.report else ""),

@@ -19,6 +19,14 @@ class WorkspaceError(RuntimeError):
     """A workspace that cannot be used as asked (e.g. a resume under a different config)."""
 
 
+class ConfigChangedError(WorkspaceError):
+    """A stage's folder was made with another config; `stage` names it (e.g. "mix", "train/stage2")."""
+
+    def __init__(self, message: str, stage: str) -> None:
+        super().__init__(message)
+        self.stage = stage
+
+
 def config_hash(config: Any) -> str:
     """Stable hash of a JSON-serialisable stage config."""
     return xxhash.xxh3_64_hexdigest(json.dumps(config, sort_keys=True, default=str).encode())
@@ -61,9 +69,9 @@ class Workspace:
             previous = json.loads(run_file.read_text())
             if previous.get("config_hash") == digest:
                 return
-            raise WorkspaceError(
+            raise ConfigChangedError(
                 f"{self.stage_dir(stage)} was made with a different {stage} config "
-                f"(hash {previous.get('config_hash')} there, {digest} now); pass --restart to start it over"
+                f"(hash {previous.get('config_hash')} there, {digest} now); pass --restart to start it over", stage
             )
         if restart:
             self.clear_stage(stage)

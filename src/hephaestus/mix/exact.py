@@ -12,7 +12,7 @@ from itertools import pairwise
 import numpy as np
 import pyarrow as pa
 
-from hephaestus.mix.plan import RETRIEVED, SourceTokens, hash_fraction
+from hephaestus.mix.plan import RETRIEVED, SourceTokens, hash_fraction, mixed_groups
 from hephaestus.mix.tokens import COUNTS_SCHEMA
 
 
@@ -28,8 +28,7 @@ def source_tokens(counts: Mapping[str, pa.Table], held: Mapping[str, np.ndarray]
     rows = sorted(table.to_pylist(), key=lambda row: row["source"])
     for before, after in pairwise(rows):
         if before["source"] == after["source"]:
-            raise ValueError(f"source {before['source']!r} has records in two mixture groups "
-                             f"({before['group']}, {after['group']}): give them different sources")
+            raise mixed_groups(before["source"], before["group"], after["group"])
     return [SourceTokens(r["source"], r["group"], r["tokens_sum"], r["tokens_count"]) for r in rows]
 
 

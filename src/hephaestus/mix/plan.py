@@ -32,6 +32,12 @@ def group_of(kind: str, source: str) -> str:
     return "agent" if kind in ("tool_doc", "trajectory") or source == RETRIEVED else kind
 
 
+def mixed_groups(source: str, first: str, second: str) -> ValueError:
+    """The error for a source whose records fall in two mixture groups (the plan gives each source one)."""
+    return ValueError(f"source {source!r} has records in two mixture groups ({first}, {second}): "
+                      "give them different sources")
+
+
 def hash_fraction(key: str, seed: int) -> float:
     """A number in [0, 1), uniform over keys, fixed by the key and seed (xxh3-64)."""
     return xxhash.xxh3_64_intdigest(key.encode(), seed=seed) / 2.0**64

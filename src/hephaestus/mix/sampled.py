@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hephaestus.mix.count import TokenCount, count_tokens
-from hephaestus.mix.plan import RETRIEVED, SourceTokens, copies, group_of, hash_fraction
+from hephaestus.mix.plan import RETRIEVED, SourceTokens, copies, group_of, hash_fraction, mixed_groups
 from hephaestus.pack.tokenizer import TokenizerHandle
 from hephaestus.workspace import write_json_atomic
 
@@ -48,8 +48,7 @@ def _training_texts(files: Mapping[str, Path], held: Mapping[str, np.ndarray],
             for i, (kind, source, text) in enumerate(rows, start=at):
                 group = groups.setdefault(source, group_of(kind, source))
                 if group != group_of(kind, source):
-                    raise ValueError(f"source {source!r} has records in two mixture groups "
-                                     f"({group}, {group_of(kind, source)}): give them different sources")
+                    raise mixed_groups(source, group, group_of(kind, source))
                 if not held[task][i]:
                     yield source, text
             at += batch.num_rows

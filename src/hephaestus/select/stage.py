@@ -66,8 +66,8 @@ def select(workspace: Workspace, settings: SelectSettings, *, restart: bool = Fa
     values = {name: attrs.column(name).to_numpy() for name in ("agent_score", "similarity", "similarity_topk")}
     resolved = rule.resolve(values)
     kept = attrs.filter(pa.array(resolved.mask(values)))  # only the chosen rows become Python objects
-    chosen = set(kept.column("id").to_pylist())
     scores = {row["id"]: row for row in kept.to_pylist()}
+    chosen = set(scores)
     for path in web_files:
         if not workspace.is_done(STAGE, names[path]):
             _write_retrieved(workspace, path, names[path], split, scores)

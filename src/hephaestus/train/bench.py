@@ -2,7 +2,9 @@
 docs, in the format the evaluate stage uses (the paper's Figure 5 follows it against the tokens trained on).
 
 The answers are tokenised once; at every validation point the probe runs the model over them (the first
-`per_category` answered items of each AST category) and the loop records the result as `valid/bfcl`.
+`per_category` answered items of each AST category) and the loop records the result as `valid/bfcl`. Prompts
+are cut from the left to `max_len`, the training sequence length, so the value equals the evaluate stage's
+benchmark loss on those items whenever the model's positions are that long too (a fresh proxy's are).
 """
 
 from __future__ import annotations

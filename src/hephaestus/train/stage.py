@@ -76,14 +76,13 @@ def train_stage(workspace: Workspace, settings: TrainSettings, stage: int, *, mo
                       compile=settings.compile, activation_checkpointing=settings.activation_checkpointing,
                       eval_every=settings.eval_every, eval_batches=settings.eval_batches,
                       checkpoint_every=settings.checkpoint_every, resume=True)
+    tokenizer = Path(manifest["tokenizer"]["path"])
     probes = {}
     if settings.bench_items:
-        tokenizer = load_tokenizer(manifest["tokenizer"]["path"])
-        probe, line = bfcl_probe(tokenizer, data.seq_len, settings.bench_items, settings.batch_size)
+        probe, line = bfcl_probe(load_tokenizer(tokenizer), data.seq_len, settings.bench_items, settings.batch_size)
         console.print(f"train: {line}", highlight=False)
         probes = {"bfcl": probe} if probe is not None else {}
     last = train(net, data, run, valid=valid, probes=probes)
-    tokenizer = Path(manifest["tokenizer"]["path"])
     for file in tokenizer.glob("*.json") if main else ():  # the final model loads with its tokenizer
         shutil.copy2(file, out / "final" / file.name)
     return {"stage": stage, "model": str(out / "final"), "start": start, "last": last,
